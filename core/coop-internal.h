@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Core's private view of a coroutine and of a thread. */
+#ifndef COOP_INTERNAL_H
+#define COOP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "coop.h"
+#include "stack.h"
+#include "switch.h"
+
+#define COOP__NAME_MAX 32 /* bytes kept of a name, with its NUL */
+
+#define coop__likely(x)   __builtin_expect(!!(x), 1)
+#define coop__unlikely(x) __builtin_expect(!!(x), 0)
+
+struct coop {
+    coop__ctx   ctx;        /* backend state; first, the switch touches it  */
+    coop_t     *caller;     /* who entered us; NULL when not entered        */
+    coop_t     *next;       /* link: pending, wake-up, wait or pool list    */
+    coop_t     *wake_head;  /* coroutines woken while we ran, in order      */
+    coop_t     *wake_tail;
+    coop_fn     fn;
+    void       *opaque;
+    size_t      locks_held;
+    const void *waiting_on; /* the queue/mutex/rwlock we sleep in, or NULL  */
+    bool        woken;      /* on someone's wake-up list, not yet run       */
+    bool        finished;   /* in a pool                                    */
+    bool        is_main;    /* a thread's main-context handle               */
+    bool        has_name;
+    size_t      stack_size; /* usable bytes, as coop_stack_size() reports  */
+    coop__stack stack;      /* the mapping this struct lives in (not main)  */
+    char        name[COOP__NAME_MAX];
+};
+
+/* Per-thread state; the main-context handle is what coop_self() returns
+ * outside any coroutine. */
+struct coop__thread {
+    coop_t  main;
+    coop_t *pool;           /* idle coroutines, most recently finished first */
+    size_t  pool_n;
+};
+
+/* thread.c: the only code that touches thread-local storage.  Each accessor
+ * is a real call so no caller keeps a thread-local address across a switch
+ * (a suspended coroutine may resume on another thread). */
+coop_t *coop__current(void);              /* NULL before the thread's first use */
+void coop__set_current(coop_t *co);
+struct coop__thread *coop__thread(void);  /* sets up the thread on first use */
+
+/* pool.c */
+coop_t *coop__pool_take(struct coop__thread *t, size_t stack_size);
+void coop__pool_put(struct coop__thread *t, coop_t *co);
+void coop__pool_free_all(struct coop__thread *t);
+
+/* coop.c */
+void coop__destroy(coop_t *co);
+
+#endif /* COOP_INTERNAL_H */

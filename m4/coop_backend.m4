@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+#
+# COOP_SELECT_BACKEND
+# -------------------
+# Handle --with-coroutine=auto|ucontext|sigaltstack|asm: check that the
+# requested backend exists in this tree and works on the host, pick the best
+# one for "auto", and set:
+#   coop_backend            the chosen name (shell variable, for the summary)
+#   COOP_BACKEND            the same, substituted into Makefiles
+#   COOP_BACKEND_UCONTEXT / _SIGALTSTACK / _ASM   automake conditionals
+#   COOP_BACKEND_<NAME>     defined in config.h
+AC_DEFUN([COOP_SELECT_BACKEND], [
+  AC_ARG_WITH([coroutine],
+    [AS_HELP_STRING([--with-coroutine=NAME],
+      [context switch backend: auto (default: asm where the CPU has one, else ucontext), ucontext, sigaltstack, asm])],
+    [], [with_coroutine=auto])
+
+  # Backends this tree implements; later ones are added here as they land.
+  coop_implemented="ucontext"
+
+  AC_CHECK_HEADERS([ucontext.h])
+  AC_CHECK_FUNCS([makecontext swapcontext getcontext], [], [])
+  AS_IF([test "x$ac_cv_header_ucontext_h$ac_cv_func_makecontext$ac_cv_func_swapcontext$ac_cv_func_getcontext" = xyesyesyesyes],
+        [coop_ucontext_usable=yes], [coop_ucontext_usable=no])
+
+  AS_CASE([$host_cpu],
+    [x86_64], [coop_asm_arch=x86_64],
+    [aarch64], [coop_asm_arch=aarch64],
+    [coop_asm_arch=])
+
+  coop_backend=
+  AS_CASE([$with_coroutine],
+    [auto], [
+      AS_IF([test -n "$coop_asm_arch" && echo " $coop_implemented " | grep -q ' asm '],
+              [coop_backend=asm],
+            [test "x$coop_ucontext_usable" = xyes],
+              [coop_backend=ucontext],
+            [echo " $coop_implemented " | grep -q ' sigaltstack '],
+              [coop_backend=sigaltstack],
+            [AC_MSG_ERROR([no coroutine backend works on $host: the C library lacks makecontext/swapcontext])])],
+    [ucontext|sigaltstack|asm], [
+      AS_IF([echo " $coop_implemented " | grep -q " $with_coroutine "], [],
+            [AC_MSG_ERROR([the '$with_coroutine' coroutine backend is not available in this version of libcoop (available: $coop_implemented)])])
+      coop_backend=$with_coroutine],
+    [AC_MSG_ERROR([unknown coroutine backend '$with_coroutine' (choose auto, ucontext, sigaltstack or asm)])])
+
+  AS_CASE([$coop_backend],
+    [ucontext], [
+      AS_IF([test "x$coop_ucontext_usable" != xyes],
+            [AC_MSG_ERROR([the ucontext backend needs makecontext, swapcontext and getcontext, which this C library lacks; try --with-coroutine=sigaltstack])])],
+    [asm], [
+      AS_IF([test -z "$coop_asm_arch"],
+            [AC_MSG_ERROR([the asm backend supports x86_64 and aarch64, not $host_cpu])])])
+
+  AC_MSG_CHECKING([for the coroutine backend])
+  AC_MSG_RESULT([$coop_backend])
+
+  AS_CASE([$coop_backend],
+    [ucontext],    [AC_DEFINE([COOP_BACKEND_UCONTEXT], [1], [Switch with makecontext + sigsetjmp/siglongjmp])],
+    [sigaltstack], [AC_DEFINE([COOP_BACKEND_SIGALTSTACK], [1], [Create contexts with the signal-stack trick])],
+    [asm],         [AC_DEFINE([COOP_BACKEND_ASM], [1], [Hand-written assembly switch])])
+
+  AC_SUBST([COOP_BACKEND], [$coop_backend])
+  AM_CONDITIONAL([COOP_BACKEND_UCONTEXT], [test "x$coop_backend" = xucontext])
+  AM_CONDITIONAL([COOP_BACKEND_SIGALTSTACK], [test "x$coop_backend" = xsigaltstack])
+  AM_CONDITIONAL([COOP_BACKEND_ASM], [test "x$coop_backend" = xasm])
+])
