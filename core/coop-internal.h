@@ -57,4 +57,17 @@ void coop__pool_free_all(struct coop__thread *t);
 /* coop.c */
 void coop__destroy(coop_t *co);
 
+/* The running coroutine, for blocking calls: misuse outside a coroutine. */
+coop_t *coop__self_for_blocking(const char *call);
+
+/* Sleep in the primitive `on` until coop__wake_waiter() wakes us. */
+void coop__sleep(coop_t *self, const void *on);
+
+/* End co's sleep in a primitive and wake it as coop_wake() does. */
+void coop__wake_waiter(coop_t *co);
+
+/* queue.c: the FIFO under queues and mutexes (linked through co->next). */
+void coop__queue_push(coop_queue_t *q, coop_t *co);
+coop_t *coop__queue_pop(coop_queue_t *q);
+
 #endif /* COOP_INTERNAL_H */

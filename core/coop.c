@@ -222,6 +222,29 @@ void coop_wake(coop_t *co)
     self->wake_tail = co;
 }
 
+/* ------------------------------------------------- sleeping in primitives */
+
+coop_t *coop__self_for_blocking(const char *call)
+{
+    coop_t *self = coop__current();
+
+    if (coop__unlikely(!self || self->is_main))
+        coop__die("%s() called outside a coroutine", call);
+    return self;
+}
+
+void coop__sleep(coop_t *self, const void *on)
+{
+    self->waiting_on = on;
+    coop_yield();
+}
+
+void coop__wake_waiter(coop_t *co)
+{
+    co->waiting_on = NULL;
+    coop_wake(co);
+}
+
 /* ---------------------------------------------------------- introspection */
 
 coop_t *coop_self(void)

@@ -142,12 +142,92 @@ COOP_API size_t coop_stack_size(const coop_t *co);
  */
 COOP_API void coop_wake(coop_t *co);
 
-/* ------------------------------------------------------------------ Locks */
+/* ------------------------------------------------------- Synchronisation */
 
 /*
- * Locks (mutex and rwlock holds) the current coroutine holds now; outside a
- * coroutine, those the thread's main context holds.  A coroutine that
- * finishes while this is not 0 is a misuse (abort).
+ * Queue, mutex and rwlock for the coroutines of one thread (QEMU's CoQueue,
+ * CoMutex and CoRwlock semantics).  The structures are public so they can be
+ * static or embedded; their fields are internal, do not touch.  Initialise
+ * with the *_INITIALIZER macros or the *_init() functions; nothing needs
+ * destroying.
+ *
+ * Waking follows coop_wake(): from inside a coroutine the woken one runs
+ * when the waker next yields or finishes; from the main context it runs at
+ * once.  A coroutine waiting in a primitive is woken only by that primitive
+ * (entering or waking it is a misuse).  The blocking calls
+ * (coop_queue_wait, coop_mutex_lock, coop_rwlock_rdlock/wrlock/upgrade) may
+ * only be called inside a coroutine; the others also work from the main
+ * context, which then counts as a holder.
+ */
+typedef struct coop_queue {
+    coop_t *coop_head_;     /* internal, do not touch */
+    coop_t *coop_tail_;     /* internal, do not touch */
+} coop_queue_t;
+
+typedef struct coop_mutex {
+    coop_t      *coop_holder_;  /* internal, do not touch */
+    coop_queue_t coop_waiters_; /* internal, do not touch */
+} coop_mutex_t;
+
+typedef struct coop_rwlock {
+    long  coop_owners_;     /* internal: readers, or -1 for a writer */
+    void *coop_head_;       /* internal, do not touch */
+    void *coop_tail_;       /* internal, do not touch */
+} coop_rwlock_t;
+
+#define COOP_QUEUE_INITIALIZER(name)  { NULL, NULL }
+#define COOP_MUTEX_INITIALIZER(name)  { NULL, { NULL, NULL } }
+#define COOP_RWLOCK_INITIALIZER(name) { 0, NULL, NULL }
+
+/* A FIFO of waiting coroutines. */
+COOP_API void coop_queue_init(coop_queue_t *q);
+
+/* Release m (if not NULL), sleep until coop_queue_next() or
+ * coop_queue_restart_all() wakes us, then re-acquire m.  Coroutines only. */
+COOP_API void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m);
+
+/* Wake the first waiter; false if there was none. */
+COOP_API bool coop_queue_next(coop_queue_t *q);
+
+/* Wake every coroutine waiting at the time of the call, in order; ones that
+ * start waiting while this runs stay asleep. */
+COOP_API void coop_queue_restart_all(coop_queue_t *q);
+
+COOP_API bool coop_queue_empty(const coop_queue_t *q);
+
+/*
+ * Fair mutex: waiters get it in arrival order, handed over by unlock (the
+ * unlocker cannot take it back before a waiter ran).  Not recursive: locking
+ * it again while holding it is a misuse (abort), as is unlocking a mutex the
+ * caller does not hold.  Decision: coop_mutex_trylock() on a mutex the
+ * caller already holds returns false, like pthread_mutex_trylock's EBUSY.
+ */
+COOP_API void coop_mutex_init(coop_mutex_t *m);
+COOP_API void coop_mutex_lock(coop_mutex_t *m);
+COOP_API bool coop_mutex_trylock(coop_mutex_t *m);
+COOP_API void coop_mutex_unlock(coop_mutex_t *m);
+
+/*
+ * Many readers or one writer.  A writer in line blocks new readers, so
+ * writers do not starve.  upgrade (reader -> writer) is immediate when the
+ * caller is the only reader and nobody waits; otherwise it gives up its
+ * read hold and queues as a writer behind those already waiting.
+ * downgrade (writer -> reader) never blocks and lets queued readers in.
+ * Misuse detected (abort): unlocking an rwlock nobody holds, or from a
+ * context that holds no lock; upgrading without a read hold; downgrading
+ * without the write hold.
+ */
+COOP_API void coop_rwlock_init(coop_rwlock_t *l);
+COOP_API void coop_rwlock_rdlock(coop_rwlock_t *l);
+COOP_API void coop_rwlock_wrlock(coop_rwlock_t *l);
+COOP_API void coop_rwlock_upgrade(coop_rwlock_t *l);
+COOP_API void coop_rwlock_downgrade(coop_rwlock_t *l);
+COOP_API void coop_rwlock_unlock(coop_rwlock_t *l);
+
+/*
+ * Locks (mutex holds and rwlock holds) the current coroutine holds now;
+ * outside a coroutine, those the thread's main context holds.  A coroutine
+ * that finishes while this is not 0 is a misuse (abort).
  */
 COOP_API size_t coop_locks_held(void);
 

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* Wait queues: a FIFO of coroutines sleeping until another wakes them. */
+#include "config.h"
+
+#include "coop-internal.h"
+
+void coop__queue_push(coop_queue_t *q, coop_t *co)
+{
+    co->next = NULL;
+    if (q->coop_tail_)
+        q->coop_tail_->next = co;
+    else
+        q->coop_head_ = co;
+    q->coop_tail_ = co;
+}
+
+coop_t *coop__queue_pop(coop_queue_t *q)
+{
+    coop_t *co = q->coop_head_;
+
+    if (co) {
+        q->coop_head_ = co->next;
+        if (!q->coop_head_)
+            q->coop_tail_ = NULL;
+        co->next = NULL;
+    }
+    return co;
+}
+
+void coop_queue_init(coop_queue_t *q)
+{
+    q->coop_head_ = q->coop_tail_ = NULL;
+}
+
+void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
+{
+    coop_t *self = coop__self_for_blocking("coop_queue_wait");
+
+    coop__queue_push(q, self);
+    if (m)
+        coop_mutex_unlock(m);
+    coop__sleep(self, q);
+    if (m)
+        coop_mutex_lock(m);
+}
+
+bool coop_queue_next(coop_queue_t *q)
+{
+    coop_t *co = coop__queue_pop(q);
+
+    if (!co)
+        return false;
+    coop__wake_waiter(co);
+    return true;
+}
+
+void coop_queue_restart_all(coop_queue_t *q)
+{
+    /* Take the waiters present now: from the main context each one runs at
+     * once, and one that waits again must not be woken by this call. */
+    coop_queue_t present = *q;
+
+    coop_queue_init(q);
+    while (coop_queue_next(&present)) {
+    }
+}
+
+bool coop_queue_empty(const coop_queue_t *q)
+{
+    return q->coop_head_ == NULL;
+}
