@@ -19,6 +19,7 @@ struct coop {
     coop__ctx   ctx;        /* backend state; first, the switch touches it  */
     coop_t     *caller;     /* who entered us; NULL when not entered        */
     coop_t     *next;       /* link: pending, wake-up, wait or pool list    */
+    coop_t     *batch_next; /* link between batches in the pool reserve     */
     coop_t     *wake_head;  /* coroutines woken while we ran, in order      */
     coop_t     *wake_tail;
     coop_fn     fn;
@@ -29,6 +30,7 @@ struct coop {
     bool        finished;   /* in a pool                                    */
     bool        is_main;    /* a thread's main-context handle               */
     bool        has_name;
+    unsigned char trim_state; /* pool scans survived idle (2: trimmed)    */
     size_t      stack_size; /* usable bytes, as coop_stack_size() reports  */
     coop__stack stack;      /* the mapping this struct lives in (not main)  */
     char        name[COOP__NAME_MAX];
@@ -40,6 +42,11 @@ struct coop__thread {
     coop_t  main;
     coop_t *pool;           /* idle coroutines, most recently finished first */
     size_t  pool_n;
+    coop_t *surplus;        /* one batch of one stack size, for the reserve */
+    size_t  surplus_n;
+    size_t  releases;       /* coroutines put in the pool, ever             */
+    void   *altstack;       /* signal stack we installed for overflows      */
+    bool    altstack_ready; /* this thread has an alternate signal stack    */
 };
 
 /* thread.c: the only code that touches thread-local storage.  Each accessor
@@ -53,6 +60,11 @@ struct coop__thread *coop__thread(void);  /* sets up the thread on first use */
 coop_t *coop__pool_take(struct coop__thread *t, size_t stack_size);
 void coop__pool_put(struct coop__thread *t, coop_t *co);
 void coop__pool_free_all(struct coop__thread *t);
+
+/* overflow.c */
+extern int coop__overflow_armed; /* coop_catch_overflow() was called */
+int coop__overflow_thread_prepare(struct coop__thread *t);
+void coop__overflow_thread_exit(struct coop__thread *t);
 
 /* coop.c */
 void coop__destroy(coop_t *co);

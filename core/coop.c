@@ -68,6 +68,7 @@ coop_t *coop_create(coop_fn fn, void *opaque)
 
 coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
 {
+    struct coop__thread *t;
     size_t usable;
     coop_t *co;
 
@@ -78,7 +79,11 @@ coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
     if (coop__stack_usable_size(attr ? attr->stack_size : 0, &usable) != 0)
         return NULL;
 
-    co = coop__pool_take(coop__thread(), usable);
+    t = coop__thread();
+    if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
+        if (coop__overflow_thread_prepare(t) != 0)
+            return NULL;
+    co = coop__pool_take(t, usable);
     if (co) {
         coop__ctx_restart(&co->ctx);
         co->finished = false;
@@ -150,9 +155,16 @@ static void coop__enter_checked(coop_t *co)
         coop__check_runnable(co);
 }
 
-/* The enter loop.  The switch runs in this frame (see the backend), so
- * nothing read before it may be relied on after it but locals that the
- * loop never changes across it. */
+/*
+ * The enter loop.  With the sigsetjmp backends the switch runs in this very
+ * frame; nothing in this frame runs between a switch and the jump back into
+ * it, so no local can change in between, and gcc's -Wclobbered warning
+ * (which cannot see that) is silenced here.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclobbered"
+#endif
 void coop_enter(coop_t *first)
 {
     coop_t *self = coop__current();
@@ -160,6 +172,8 @@ void coop_enter(coop_t *first)
 
     if (coop__unlikely(!self))
         self = &coop__thread()->main;
+    if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
+        coop__overflow_thread_prepare(coop__thread());
     coop__enter_checked(first);
     first->next = NULL;
     pending = first;
@@ -186,6 +200,9 @@ void coop_enter(coop_t *first)
             coop__pool_put(coop__thread(), to);
     }
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 void coop_yield(void)
 {

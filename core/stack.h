@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Coroutine stacks, one allocator for every backend.  A stack is a private
- * anonymous mapping, reserved and not committed, laid out bottom-up as
+ * Coroutine stacks, one allocator for every backend.  A stack is a slot of
+ * private anonymous memory, reserved and not committed, laid out bottom-up as
  *
  *   [ guard region, >= 64 KiB, no access ][ stack ... | header ]
  *
@@ -11,11 +11,15 @@
 #ifndef COOP_STACK_H
 #define COOP_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+struct coop__chunk;
+
 typedef struct coop__stack {
-    void  *map;      /* whole mapping, guard included */
+    void  *map;      /* the whole slot, guard included */
     size_t map_size;
+    struct coop__chunk *chunk; /* the shared mapping it was carved from */
 } coop__stack;
 
 /* Turn a requested stack size into the usable size to give: 0 means the
@@ -30,5 +34,11 @@ void *coop__stack_map(size_t usable, size_t header_size, coop__stack *st,
                       void **stack_lo);
 
 void coop__stack_unmap(const coop__stack *st);
+
+/* Is addr inside st's guard region? */
+bool coop__stack_in_guard(const coop__stack *st, const void *addr);
+
+/* "madvise" (guard markers in shared mappings) or "mprotect". */
+const char *coop__stack_guard_method(void);
 
 #endif /* COOP_STACK_H */

@@ -31,6 +31,7 @@ static pthread_once_t coop__exit_key_once = PTHREAD_ONCE_INIT;
 static void coop__thread_exit(void *arg)
 {
     coop__pool_free_all(arg);
+    coop__overflow_thread_exit(arg);
 }
 
 static void coop__exit_key_create(void)

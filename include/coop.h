@@ -246,6 +246,20 @@ COOP_API size_t coop_pool_size(void);
 /* Free the calling thread's idle coroutines (stacks go back to the system). */
 COOP_API void coop_pool_drain(void);
 
+/* ------------------------------------------------------- Stack overflow */
+
+/*
+ * Stack overflow (running into a guard region) never silently corrupts
+ * another coroutine: the process gets SIGSEGV.  coop_catch_overflow()
+ * (opt-in, per process) installs a SIGSEGV handler that reports
+ * "coop: stack overflow in coroutine <name, or %p of the handle>" and
+ * aborts; faults elsewhere go to the handler installed before.  Each thread
+ * gets the alternate signal stack the handler needs when it first creates or
+ * enters a coroutine after the call (a thread that already has one keeps
+ * it).  Returns 0, or -1 with errno.  Calling it again does nothing.
+ */
+COOP_API int coop_catch_overflow(void);
+
 /* --------------------------------------------------------- Introspection */
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
