@@ -160,6 +160,69 @@ static double coop_create_cycle(long n)
     return (now_ns() - t0) / (double)n;
 }
 
+/* ------------------------------------------------------------- mutex */
+
+static double mutex_uncontended(long n)
+{
+    static coop_mutex_t m = COOP_MUTEX_INITIALIZER(m);
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        coop_mutex_trylock(&m); /* from main: lock never blocks */
+        coop_mutex_unlock(&m);
+    }
+    return (now_ns() - t0) / (double)n;
+}
+
+struct handoff {
+    coop_mutex_t m;
+    long rounds;
+    int started;
+};
+
+/* Two of these pass the mutex back and forth: each unlock hands it to the
+ * other, which runs when this one blocks on its next lock. */
+static void handoff_body(void *opaque)
+{
+    struct handoff *h = opaque;
+
+    coop_mutex_lock(&h->m);
+    if (h->started++ == 0)
+        coop_yield(); /* the first holder waits until the other queues */
+    for (long i = 0; i < h->rounds; i++) {
+        coop_mutex_unlock(&h->m);
+        coop_mutex_lock(&h->m);
+    }
+    coop_mutex_unlock(&h->m);
+}
+
+static double mutex_handoff(long n)
+{
+    static struct handoff h;
+    coop_t *a, *b;
+    double t0;
+
+    coop_mutex_init(&h.m);
+    h.rounds = n;
+    h.started = 0;
+    a = coop_create(handoff_body, &h);
+    b = coop_create(handoff_body, &h);
+    if (!a || !b) {
+        perror("coop_create");
+        exit(1);
+    }
+    coop_enter(a);          /* a holds it and yields */
+    coop_enter(b);          /* b queues for it */
+    t0 = now_ns();
+    coop_enter(a);          /* from here on the two alternate to the end */
+    if (coop_mutex_trylock(&h.m))
+        coop_mutex_unlock(&h.m);
+    else {
+        fprintf(stderr, "mutex hand-off did not run to the end\n");
+        exit(1);
+    }
+    return (now_ns() - t0) / (double)(2 * n);
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 2000000;
@@ -167,6 +230,8 @@ int main(int argc, char **argv)
     struct series refc = { "the same behind a function call (floor)", { 0 } };
     struct series rt = { "coop_enter + coop_yield round trip", { 0 } };
     struct series cyc = { "coop_create + enter + finish (pooled)", { 0 } };
+    struct series mu = { "mutex lock + unlock, uncontended", { 0 } };
+    struct series mh = { "mutex hand-off between two coroutines", { 0 } };
     static volatile long count;
     coop_t *co;
 
@@ -183,12 +248,16 @@ int main(int argc, char **argv)
     ref_call_round_trip(n / 10);
     coop_round_trip(co, n / 10);
     coop_create_cycle(n / 10);
+    mutex_uncontended(n / 10);
+    mutex_handoff(n / 10);
 
     for (int r = 0; r < ROUNDS; r++) {
         ref.ns[r] = ref_round_trip(n);
         refc.ns[r] = ref_call_round_trip(n);
         rt.ns[r] = coop_round_trip(co, n);
         cyc.ns[r] = coop_create_cycle(n);
+        mu.ns[r] = mutex_uncontended(n);
+        mh.ns[r] = mutex_handoff(n / 4);
     }
 
     printf("libcoop %s, %s backend, %ld iterations x %d rounds, median:\n",
@@ -201,5 +270,9 @@ int main(int argc, char **argv)
            median(&rt) / median(&refc));
     report(&cyc, median(&rt));
     printf("    (ratio to a round trip; goal: <= 2x)\n");
+    report(&mu, 0);
+    printf("    (goal: < 2 ns, no switch)\n");
+    report(&mh, median(&rt));
+    printf("    (ratio to a round trip; goal: <= 1x)\n");
     return 0;
 }

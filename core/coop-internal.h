@@ -49,12 +49,36 @@ struct coop__thread {
     bool    altstack_ready; /* this thread has an alternate signal stack    */
 };
 
-/* thread.c: the only code that touches thread-local storage.  Each accessor
- * is a real call so no caller keeps a thread-local address across a switch
- * (a suspended coroutine may resume on another thread). */
+/* thread.c: thread-local storage.  Each accessor is a real call so no caller
+ * keeps a thread-local address (or, on aarch64, the thread pointer) across a
+ * switch: a suspended coroutine may resume on another thread. */
 coop_t *coop__current(void);              /* NULL before the thread's first use */
 void coop__set_current(coop_t *co);
 struct coop__thread *coop__thread(void);  /* sets up the thread on first use */
+
+#define COOP__TLS_FAST __attribute__((tls_model("initial-exec")))
+extern __thread coop_t *coop__current_co COOP__TLS_FAST;
+
+/*
+ * coop__current() without the call, for functions that touch thread-local
+ * storage only before their first switch (or never switch): after a switch
+ * the compiler could reuse the thread pointer it computed here.  Public
+ * functions are noinline (COOP_API), so a read here in one of them is never
+ * merged into a caller that switches in between.
+ */
+static inline coop_t *coop__current_before_switch(void)
+{
+    return coop__current_co;
+}
+
+/* The running coroutine or the thread's main-context handle (coop_self()),
+ * under the same rule as coop__current_before_switch(). */
+static inline coop_t *coop__self_fast(void)
+{
+    coop_t *self = coop__current_before_switch();
+
+    return __builtin_expect(self != NULL, 1) ? self : &coop__thread()->main;
+}
 
 /* pool.c */
 coop_t *coop__pool_take(struct coop__thread *t, size_t stack_size);

@@ -167,7 +167,7 @@ static void coop__enter_checked(coop_t *co)
 #endif
 void coop_enter(coop_t *first)
 {
-    coop_t *self = coop__current();
+    coop_t *self = coop__current_before_switch();
     coop_t *pending;
 
     if (coop__unlikely(!self))
@@ -206,7 +206,7 @@ void coop_enter(coop_t *first)
 
 void coop_yield(void)
 {
-    coop_t *self = coop__current();
+    coop_t *self = coop__current_before_switch();
     coop_t *to;
 
     if (coop__unlikely(!self || self->is_main))
@@ -218,7 +218,7 @@ void coop_yield(void)
 
 void coop_wake(coop_t *co)
 {
-    coop_t *self = coop__current();
+    coop_t *self = coop__current_before_switch();
     char label[COOP__LABEL_MAX];
 
     if (!self || self->is_main) {
@@ -243,7 +243,7 @@ void coop_wake(coop_t *co)
 
 coop_t *coop__self_for_blocking(const char *call)
 {
-    coop_t *self = coop__current();
+    coop_t *self = coop__current_before_switch();
 
     if (coop__unlikely(!self || self->is_main))
         coop__die("%s() called outside a coroutine", call);
@@ -266,14 +266,12 @@ void coop__wake_waiter(coop_t *co)
 
 coop_t *coop_self(void)
 {
-    coop_t *self = coop__current();
-
-    return coop__likely(self != NULL) ? self : &coop__thread()->main;
+    return coop__self_fast();
 }
 
 bool coop_in_coroutine(void)
 {
-    coop_t *self = coop__current();
+    coop_t *self = coop__current_before_switch();
 
     return self && !self->is_main;
 }
@@ -295,5 +293,5 @@ size_t coop_stack_size(const coop_t *co)
 
 size_t coop_locks_held(void)
 {
-    return coop_self()->locks_held;
+    return coop__self_fast()->locks_held;
 }

@@ -41,13 +41,13 @@ bool coop_mutex_trylock(coop_mutex_t *m)
 {
     if (m->coop_holder_)
         return false;
-    coop__mutex_take(m, coop_self());
+    coop__mutex_take(m, coop__self_fast());
     return true;
 }
 
 void coop_mutex_unlock(coop_mutex_t *m)
 {
-    coop_t *self = coop_self();
+    coop_t *self = coop__self_fast();
     coop_t *next;
 
     if (coop__unlikely(m->coop_holder_ != self))

@@ -115,7 +115,7 @@ void coop_rwlock_downgrade(coop_rwlock_t *l)
 
 void coop_rwlock_unlock(coop_rwlock_t *l)
 {
-    coop_t *self = coop_self();
+    coop_t *self = coop__self_fast();
 
     if (l->coop_owners_ == 0 || self->locks_held == 0)
         coop__die("unlocking rwlock %p, which the caller does not hold",

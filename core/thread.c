@@ -16,11 +16,10 @@
 
 /* The small, hot pointers use the initial-exec model (one load from the
  * thread pointer); the larger state is reached through one of them. */
-#define COOP__TLS_FAST __attribute__((tls_model("initial-exec")))
 
 static __thread struct coop__thread coop__thread_state;
 static __thread struct coop__thread *coop__thread_ptr COOP__TLS_FAST;
-static __thread coop_t *coop__current_co COOP__TLS_FAST;
+__thread coop_t *coop__current_co COOP__TLS_FAST;
 
 static pthread_key_t coop__exit_key;
 static pthread_once_t coop__exit_key_once = PTHREAD_ONCE_INIT;

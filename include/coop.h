@@ -23,8 +23,11 @@
 #define COOP_VERSION_MINOR 1
 #define COOP_VERSION_PATCH 0
 
+/* Exported from the shared library.  noinline: a call of ours must read
+ * the thread's state afresh even in a program linked statically with LTO,
+ * since a coroutine may resume on another thread between two calls. */
 #if defined(COOP_BUILDING_LIBRARY) && defined(__GNUC__)
-#define COOP_API __attribute__((visibility("default")))
+#define COOP_API __attribute__((visibility("default"), noinline))
 #else
 #define COOP_API
 #endif
