@@ -18,6 +18,10 @@ typedef struct coop__ctx {
     bool        fpc_valid; /* false: a new start, inherit the enterer's  */
 } coop__ctx;
 
+/* sigsetjmp is intercepted by ThreadSanitizer: announce the next fiber
+ * only after saving this one (coop__sjlj_resume does). */
+#define COOP__SWITCH_CALLS_LEAVE_HOOK 1
+
 /* Restore to's control state if it has one, then jump into it. */
 void coop__sjlj_resume(coop__ctx *from, coop__ctx *to, int action)
     __attribute__((noreturn));

@@ -66,6 +66,15 @@ void coop__ctx_release(coop__ctx *ctx);
  * thread-local storage both before and after it.
  */
 
+/*
+ * A backend whose switch goes through functions that ThreadSanitizer
+ * intercepts (sigsetjmp/siglongjmp) defines COOP__SWITCH_CALLS_LEAVE_HOOK
+ * in its header and calls coop__hooks_leave_ctx() itself, between saving
+ * `from` and jumping, when coop__hooks_on is set; otherwise core calls the
+ * hook right before the switch.  Contexts that run code on a new stack
+ * while being made bracket it with the coop__hooks_boot_* calls (hooks.h).
+ */
+
 /* Provided by core: the body of every coroutine; never returns. */
 void coop__coroutine_main(coop_t *co) __attribute__((noreturn));
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ucontext backend: makecontext() and one swapcontext() make a context, once
+ * ucontext backend: makecontext() and one setcontext() make a context, once
  * per coroutine (pooled coroutines keep it); every switch after that is the
  * sigsetjmp/siglongjmp pair of sjlj.c.
  */
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <ucontext.h>
 
+#include "hooks.h"
 #include "switch.h"
 
 const char coop__backend_name[] = "ucontext";
@@ -19,9 +20,10 @@ const size_t coop__backend_min_stack = 16 * 1024;
 
 /* Lives on the creator's stack for the duration of coop__ctx_make(). */
 struct coop__ucontext_start {
-    coop__ctx  *ctx;
-    coop_t     *co;
-    sigjmp_buf  back;
+    coop__ctx        *ctx;
+    coop_t           *co;
+    sigjmp_buf        back;
+    struct coop__boot boot; /* for sanitizers, see hooks.h */
 };
 
 /* makecontext() passes int arguments only: the pointer travels in halves. */
@@ -31,10 +33,15 @@ static void coop__ucontext_trampoline(unsigned int hi, unsigned int lo)
         (struct coop__ucontext_start *)(uintptr_t)(((uint64_t)hi << 32) | lo);
     coop_t *co = start->co;
 
+    if (coop__hooks_on)
+        coop__hooks_boot_arrive(&start->boot);
     /* Capture this frame, then return to the creator; the first switch into
      * the context lands here and runs the coroutine. */
-    if (sigsetjmp(start->ctx->env, 0) == 0)
+    if (sigsetjmp(start->ctx->env, 0) == 0) {
+        if (coop__hooks_on)
+            coop__hooks_boot_leave(co, &start->boot);
         siglongjmp(start->back, 1);
+    }
     coop__coroutine_main(co);
 }
 
@@ -42,7 +49,7 @@ int coop__ctx_make(coop__ctx *ctx, void *stack_lo, size_t stack_bytes,
                    coop_t *co)
 {
     struct coop__ucontext_start start;
-    ucontext_t uc, old;
+    ucontext_t uc;
     uint64_t p = (uintptr_t)&start;
 
     if (getcontext(&uc) == -1)
@@ -56,11 +63,15 @@ int coop__ctx_make(coop__ctx *ctx, void *stack_lo, size_t stack_bytes,
     makecontext(&uc, (void (*)(void))coop__ucontext_trampoline, 2,
                 (unsigned int)(p >> 32), (unsigned int)p);
     if (sigsetjmp(start.back, 0) == 0) {
-        if (swapcontext(&old, &uc) == -1)
-            return -1;
-        errno = EFAULT; /* swapcontext returned without the trampoline */
-        return -1;
+        if (coop__hooks_on)
+            coop__hooks_boot_go(co, &start.boot);
+        /* setcontext, not swapcontext: we come back by siglongjmp anyway,
+         * and AddressSanitizer warns about every swapcontext call. */
+        setcontext(&uc);
+        return -1; /* setcontext failed; errno is set */
     }
+    if (coop__hooks_on)
+        coop__hooks_boot_back(&start.boot);
     ctx->fpc_valid = false;
     return 0;
 }

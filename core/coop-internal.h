@@ -16,7 +16,8 @@
 #define coop__unlikely(x) __builtin_expect(!!(x), 0)
 
 struct coop {
-    coop__ctx   ctx;        /* backend state; first, the switch touches it  */
+    coop__ctx   ctx;        /* backend state; first: backends' hook calls
+                               find the coroutine from its context        */
     coop_t     *caller;     /* who entered us; NULL when not entered        */
     coop_t     *next;       /* link: pending, wake-up, wait or pool list    */
     coop_t     *batch_next; /* link between batches in the pool reserve     */
@@ -33,6 +34,13 @@ struct coop {
     unsigned char trim_state; /* pool scans survived idle (2: trimmed)    */
     size_t      stack_size; /* usable bytes, as coop_stack_size() reports  */
     coop__stack stack;      /* the mapping this struct lives in (not main)  */
+    void       *stack_lo;   /* the stack is [stack_lo, this struct)         */
+    /* for sanitizers and valgrind (hooks.c) */
+    void       *asan_fake_stack;
+    const void *asan_caller_bottom;
+    size_t      asan_caller_size;
+    void       *tsan_fiber;
+    unsigned    valgrind_stack_id;
     char        name[COOP__NAME_MAX];
 };
 

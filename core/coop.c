@@ -14,6 +14,7 @@
 
 #include "coop-internal.h"
 #include "diag.h"
+#include "hooks.h"
 
 void coop_attr_init(coop_attr_t *attr)
 {
@@ -44,10 +45,13 @@ static coop_t *coop__new(size_t usable)
     /* Fresh anonymous pages are zero: every field starts cleared. */
     co->stack = stack;
     co->stack_size = usable;
+    coop__hooks_stack_made(co, stack_lo, co);
     if (coop__ctx_make(&co->ctx, stack_lo,
                        (size_t)((char *)co - (char *)stack_lo), co) != 0) {
+        int err = errno; /* the backend's reason */
+        coop__hooks_stack_gone(co);
         coop__stack_unmap(&stack);
-        errno = ENOMEM;
+        errno = err;
         return NULL;
     }
     return co;
@@ -57,6 +61,7 @@ void coop__destroy(coop_t *co)
 {
     coop__stack stack = co->stack; /* co lives inside the mapping */
 
+    coop__hooks_stack_gone(co);
     coop__ctx_release(&co->ctx);
     coop__stack_unmap(&stack);
 }
@@ -111,12 +116,18 @@ void coop__coroutine_main(coop_t *co)
         coop_t *caller;
         char label[COOP__LABEL_MAX];
 
+        if (coop__unlikely(coop__hooks_on))
+            coop__hooks_arrive(co, true);
         co->fn(co->opaque);
         if (co->locks_held)
             coop__die("coroutine %s finished while holding %zu lock(s)",
                       coop__label(co, label), co->locks_held);
         caller = co->caller;
         co->caller = NULL;
+#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
+        if (coop__unlikely(coop__hooks_on))
+            coop__hooks_leave(co, caller, COOP__LEAVE_FINISH);
+#endif
         coop__ctx_switch(&co->ctx, &caller->ctx, COOP__TERMINATE);
     }
 }
@@ -187,7 +198,13 @@ void coop_enter(coop_t *first)
             coop__check_runnable(to); /* entered or put to sleep meanwhile */
         to->caller = self;
         coop__set_current(to);
+#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
+        if (coop__unlikely(coop__hooks_on))
+            coop__hooks_leave(self, to, COOP__LEAVE_ENTER);
+#endif
         action = coop__ctx_switch(&self->ctx, &to->ctx, COOP__ENTER);
+        if (coop__unlikely(coop__hooks_on))
+            coop__hooks_arrive(self, false);
         coop__set_current(self);
 
         /* What to woke runs next, before the rest of the list. */
@@ -213,7 +230,13 @@ void coop_yield(void)
         coop__die("coop_yield() called outside a coroutine");
     to = self->caller;
     self->caller = NULL;
+#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
+    if (coop__unlikely(coop__hooks_on))
+        coop__hooks_leave(self, to, COOP__LEAVE_YIELD);
+#endif
     coop__ctx_switch(&self->ctx, &to->ctx, COOP__YIELD);
+    if (coop__unlikely(coop__hooks_on))
+        coop__hooks_arrive(self, true);
 }
 
 void coop_wake(coop_t *co)

@@ -67,7 +67,9 @@ COOP_API void coop_attr_init(coop_attr_t *attr);
  * Returns NULL and sets errno on failure, leaking nothing:
  *   ENOMEM  memory or address space ran out;
  *   EINVAL  fn is NULL, or the stack size is larger than any address space
- *           could hold (Decision: more than 2^46 bytes).
+ *           could hold (Decision: more than 2^46 bytes);
+ *   EBUSY   (sigaltstack backend only) the thread is running on its own
+ *           alternate signal stack, e.g. inside a signal handler.
  *
  * Stacks: stack_size 0 means the default, 1 MiB, unless the environment
  * variable COOP_STACK_SIZE (decimal bytes with an optional K or M suffix,

@@ -16,11 +16,11 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
     [], [with_coroutine=auto])
 
   # Backends this tree implements; later ones are added here as they land.
-  coop_implemented="ucontext${COOP_DEV_BACKENDS:+ $COOP_DEV_BACKENDS}"
+  coop_implemented="ucontext sigaltstack${COOP_DEV_BACKENDS:+ $COOP_DEV_BACKENDS}"
 
-  AC_CHECK_HEADERS([ucontext.h])
-  AC_CHECK_FUNCS([makecontext swapcontext getcontext], [], [])
-  AS_IF([test "x$ac_cv_header_ucontext_h$ac_cv_func_makecontext$ac_cv_func_swapcontext$ac_cv_func_getcontext" = xyesyesyesyes],
+  AC_CHECK_HEADERS([ucontext.h valgrind/valgrind.h valgrind/memcheck.h])
+  AC_CHECK_FUNCS([makecontext setcontext getcontext], [], [])
+  AS_IF([test "x$ac_cv_header_ucontext_h$ac_cv_func_makecontext$ac_cv_func_setcontext$ac_cv_func_getcontext" = xyesyesyesyes],
         [coop_ucontext_usable=yes], [coop_ucontext_usable=no])
 
   AS_CASE([$host_cpu],
@@ -37,7 +37,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
               [coop_backend=ucontext],
             [echo " $coop_implemented " | grep -q ' sigaltstack '],
               [coop_backend=sigaltstack],
-            [AC_MSG_ERROR([no coroutine backend works on $host: the C library lacks makecontext/swapcontext])])],
+            [AC_MSG_ERROR([no coroutine backend works on $host: the C library lacks makecontext/setcontext])])],
     [ucontext|sigaltstack|asm], [
       AS_IF([echo " $coop_implemented " | grep -q " $with_coroutine "], [],
             [AC_MSG_ERROR([the '$with_coroutine' coroutine backend is not available in this version of libcoop (available: $coop_implemented)])])
@@ -47,7 +47,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
   AS_CASE([$coop_backend],
     [ucontext], [
       AS_IF([test "x$coop_ucontext_usable" != xyes],
-            [AC_MSG_ERROR([the ucontext backend needs makecontext, swapcontext and getcontext, which this C library lacks; try --with-coroutine=sigaltstack])])],
+            [AC_MSG_ERROR([the ucontext backend needs makecontext, setcontext and getcontext, which this C library lacks; try --with-coroutine=sigaltstack])])],
     [asm], [
       AS_IF([test -z "$coop_asm_arch"],
             [AC_MSG_ERROR([the asm backend supports x86_64 and aarch64, not $host_cpu])])])
