@@ -21,6 +21,8 @@ struct coop {
     coop_t     *caller;     /* who entered us; NULL when not entered        */
     coop_t     *next;       /* link: pending, wake-up, wait or pool list    */
     coop_t     *batch_next; /* link between batches in the pool reserve     */
+    coop_t     *reg_prev;   /* links in the debuggers' registry             */
+    coop_t     *reg_next;
     coop_t     *wake_head;  /* coroutines woken while we ran, in order      */
     coop_t     *wake_tail;
     coop_fn     fn;
@@ -97,6 +99,10 @@ void coop__pool_free_all(struct coop__thread *t);
 extern int coop__overflow_armed; /* coop_catch_overflow() was called */
 int coop__overflow_thread_prepare(struct coop__thread *t);
 void coop__overflow_thread_exit(struct coop__thread *t);
+
+/* registry.c: every coroutine whose stack exists, for debuggers. */
+void coop__registry_add(coop_t *co);
+void coop__registry_remove(coop_t *co);
 
 /* coop.c */
 void coop__destroy(coop_t *co);

@@ -54,6 +54,7 @@ static coop_t *coop__new(size_t usable)
         errno = err;
         return NULL;
     }
+    coop__registry_add(co);
     return co;
 }
 
@@ -61,6 +62,7 @@ void coop__destroy(coop_t *co)
 {
     coop__stack stack = co->stack; /* co lives inside the mapping */
 
+    coop__registry_remove(co);
     coop__hooks_stack_gone(co);
     coop__ctx_release(&co->ctx);
     coop__stack_unmap(&stack);
