@@ -84,6 +84,7 @@
 #include <unistd.h>
 #include <linux/futex.h>
 
+#include "hooks.h"
 #include "switch.h"
 
 /* Optional: tell memcheck about the frame we come back into. */
@@ -113,6 +114,7 @@ struct coop__sas_start {
     char        *frame;            /* about where the handler's frame is */
     sigjmp_buf   reenter;          /* the handler's frame, on the new stack */
     sigjmp_buf   back;             /* the creator, for the bootstrap */
+    struct coop__boot boot;        /* for sanitizers, see hooks.h */
 };
 
 static pthread_mutex_t coop__sas_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,10 +181,15 @@ coop__sas_bootstrap(struct coop__sas_start *start)
 #elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
     __asm__ volatile(".cfi_undefined x30");
 #endif
+    if (coop__hooks_on)
+        coop__hooks_boot_arrive(&start->boot);
     /* Capture this frame, then let the creator return; the first switch
      * into the context lands here and runs the coroutine. */
-    if (sigsetjmp(start->ctx->env, 0) == 0)
+    if (sigsetjmp(start->ctx->env, 0) == 0) {
+        if (coop__hooks_on)
+            coop__hooks_boot_leave(co, &start->boot);
         siglongjmp(start->back, 1);
+    }
     coop__coroutine_main(co);
 }
 
@@ -234,8 +241,13 @@ coop__sas_reenter(struct coop__sas_start *start, char *stack_lo,
     (void)stack_lo;
     (void)stack_top;
 #endif
-    if (sigsetjmp(start->back, 0) == 0)
+    if (sigsetjmp(start->back, 0) == 0) {
+        if (coop__hooks_on)
+            coop__hooks_boot_go(start->co, &start->boot);
         siglongjmp(start->reenter, 1);
+    }
+    if (coop__hooks_on)
+        coop__hooks_boot_back(&start->boot);
 }
 
 static void coop__sas_fork_prepare(void)
