@@ -16,7 +16,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
     [], [with_coroutine=auto])
 
   # Backends this tree implements; later ones are added here as they land.
-  coop_implemented="ucontext sigaltstack${COOP_DEV_BACKENDS:+ $COOP_DEV_BACKENDS}"
+  coop_implemented="ucontext sigaltstack asm"
 
   AC_CHECK_HEADERS([ucontext.h valgrind/valgrind.h valgrind/memcheck.h])
   AC_CHECK_FUNCS([makecontext setcontext getcontext], [], [])

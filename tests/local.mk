@@ -26,9 +26,9 @@ tests_coop_test_LDADD = libcoop.la $(CHECK_LIBS) $(PTHREAD_LIBS) -lm
 # re-execute itself through /proc/self/exe
 tests_coop_test_LDFLAGS = -no-install
 
-TESTS += tests/coop-test tests/check-header.sh
+TESTS += tests/coop-test tests/check-header.sh tests/check-elf-notes.sh
 
-EXTRA_DIST += tests/check-header.sh
+EXTRA_DIST += tests/check-header.sh tests/check-elf-notes.sh
 
 # written and removed by check-header.sh; here in case it is interrupted
 CLEANFILES += tests/check-header-tu.c tests/check-header-tu.cc

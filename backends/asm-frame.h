@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Layout of the asm backend's saved frame (struct coop__ctx), shared by the
+ * C side (asm.h, asm.c) and the assembly (asm-x86_64.S, asm-aarch64.S), so
+ * that the two cannot drift apart (asm.h checks every offset against the C
+ * struct); and, for the assembler only, the object notes both .S files
+ * emit (at the end).  Only preprocessor definitions for C: the assembler
+ * reads this file too.
+ *
+ * The frame lives in the context itself, not on the stack: a coroutine's
+ * context sits in core's struct coop at the top of its own stack mapping,
+ * the main context's in the thread's state.  The switch writes the frame
+ * of the side that leaves and reads the frame of the side that resumes;
+ * it pushes nothing, so it never touches the x86-64 red zone of the
+ * function that contains it.
+ */
+#ifndef COOP_ASM_FRAME_H
+#define COOP_ASM_FRAME_H
+
+#if defined(__x86_64__)
+
+/*  offset  what            why                                              */
+#define COOP__FRAME_RSP    0  /* stack pointer at the switch point           */
+#define COOP__FRAME_RIP    8  /* resume address: the switch jumps there      */
+#define COOP__FRAME_RBX   16  /* callee-saved (SysV); on a new context: co   */
+#define COOP__FRAME_RBP   24  /* callee-saved, frame pointer; 0 when new     */
+#define COOP__FRAME_R12   32  /* callee-saved                                */
+#define COOP__FRAME_R13   40  /* callee-saved                                */
+#define COOP__FRAME_R14   48  /* callee-saved                                */
+#define COOP__FRAME_R15   56  /* callee-saved                                */
+#define COOP__FRAME_MXCSR 64  /* SSE control (bits 0-5 are sticky flags)     */
+#define COOP__FRAME_X87CW 68  /* x87 control word                            */
+#define COOP__FRAME_SIZE  72
+
+/* A reserved MXCSR bit (ldmxcsr would fault on it), so never a saved value:
+ * set by coop__ctx_make/restart to mean "new: inherit the enterer's control
+ * state".  The next stmxcsr into the slot clears it. */
+#define COOP__FRAME_FRESH 0x80000000
+/* MXCSR status flags IE DE ZE OE UE PE: not control state. */
+#define COOP__FRAME_MXCSR_FLAGS 0x3f
+
+#elif defined(__aarch64__)
+
+/*  offset  what            why                                              */
+#define COOP__FRAME_X19    0  /* callee-saved (AAPCS64); on a new ctx: co    */
+#define COOP__FRAME_X20    8  /* callee-saved                                */
+#define COOP__FRAME_X21   16  /* callee-saved                                */
+#define COOP__FRAME_X22   24  /* callee-saved                                */
+#define COOP__FRAME_X23   32  /* callee-saved                                */
+#define COOP__FRAME_X24   40  /* callee-saved                                */
+#define COOP__FRAME_X25   48  /* callee-saved                                */
+#define COOP__FRAME_X26   56  /* callee-saved                                */
+#define COOP__FRAME_X27   64  /* callee-saved                                */
+#define COOP__FRAME_X28   72  /* callee-saved                                */
+#define COOP__FRAME_X29   80  /* frame pointer; 0 when new                   */
+#define COOP__FRAME_X30   88  /* resume address: the switch branches there   */
+#define COOP__FRAME_SP    96  /* stack pointer at the switch point           */
+#define COOP__FRAME_D8   104  /* low halves of v8-v15 are callee-saved       */
+#define COOP__FRAME_D9   112
+#define COOP__FRAME_D10  120
+#define COOP__FRAME_D11  128
+#define COOP__FRAME_D12  136
+#define COOP__FRAME_D13  144
+#define COOP__FRAME_D14  152
+#define COOP__FRAME_D15  160
+#define COOP__FRAME_FPCR 168  /* floating-point control register             */
+#define COOP__FRAME_SIZE 176
+
+/* FPCR bit 63 is RES0, so never a saved value: "new: inherit the enterer's
+ * control state".  The next save of FPCR into the slot clears it. */
+#define COOP__FRAME_FRESH_BIT 63
+
+#endif
+
+/*
+ * Assembler only: the control-flow protection notes of the host, emitted by
+ * BOTH .S files.  The linker keeps a GNU property (x86 IBT/SHSTK, AArch64
+ * BTI/PAC) in the library only if every object it links has it, and the
+ * build links the other architecture's .S too, as an empty object: without
+ * the note it would turn the protection off for the whole library.
+ */
+#if defined(__ASSEMBLER__)
+#if defined(__x86_64__)
+
+/* <cet.h> defines _CET_ENDBR (endbr64 when the compiler was given
+ * -fcf-protection with IBT) and, when __CET__ is defined, emits
+ * GNU_PROPERTY_X86_FEATURE_1_AND with the IBT/SHSTK bits of __CET__,
+ * matching what the compiler writes into the C objects. */
+#if defined(__has_include)
+#if __has_include(<cet.h>)
+#include <cet.h>
+#endif
+#endif
+#ifndef _CET_ENDBR
+#if defined(__CET__)
+/* A compiler that knows -fcf-protection without shipping <cet.h>. */
+#if (__CET__ & 1)
+#define _CET_ENDBR endbr64
+#else
+#define _CET_ENDBR
+#endif
+        .pushsection .note.gnu.property, "a"
+        .p2align 3
+        .long   4                       /* name size ("GNU\0") */
+        .long   16                      /* descriptor size */
+        .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
+        .asciz  "GNU"
+        .long   0xc0000002              /* GNU_PROPERTY_X86_FEATURE_1_AND */
+        .long   4                       /* its data size */
+        .long   (__CET__ & 3)           /* IBT (1) | SHSTK (2) */
+        .long   0                       /* pad to 8 bytes */
+        .popsection
+#else
+#define _CET_ENDBR
+#endif
+#endif
+
+#elif defined(__aarch64__)
+
+/* GNU_PROPERTY_AARCH64_FEATURE_1_AND = BTI (1) | PAC (2), as the C objects
+ * compiled with -mbranch-protection=standard carry.  True of our assembly
+ * whatever the flags: every indirect-branch target in it and in asm.h has
+ * a BTI landing pad, and it never signs or returns through a return
+ * address. */
+        .pushsection .note.gnu.property, "a"
+        .p2align 3
+        .long   4                       /* name size ("GNU\0") */
+        .long   16                      /* descriptor size */
+        .long   5                       /* NT_GNU_PROPERTY_TYPE_0 */
+        .asciz  "GNU"
+        .long   0xc0000000              /* GNU_PROPERTY_AARCH64_FEATURE_1_AND */
+        .long   4                       /* its data size */
+        .long   3                       /* BTI | PAC */
+        .long   0                       /* pad to 8 bytes */
+        .popsection
+
+#endif
+#endif /* __ASSEMBLER__ */
+
+#endif /* COOP_ASM_FRAME_H */
