@@ -26,9 +26,11 @@ tests_coop_test_LDADD = libcoop.la $(CHECK_LIBS) $(PTHREAD_LIBS) -lm
 # re-execute itself through /proc/self/exe
 tests_coop_test_LDFLAGS = -no-install
 
-TESTS += tests/coop-test tests/check-header.sh tests/check-elf-notes.sh
+TESTS += tests/coop-test tests/check-header.sh tests/check-elf-notes.sh \
+	tests/check-exports.sh
 
-EXTRA_DIST += tests/check-header.sh tests/check-elf-notes.sh
+EXTRA_DIST += tests/check-header.sh tests/check-elf-notes.sh \
+	tests/check-exports.sh tests/exported-symbols.txt
 
 # written and removed by check-header.sh; here in case it is interrupted
 CLEANFILES += tests/check-header-tu.c tests/check-header-tu.cc
