@@ -241,14 +241,21 @@ COOP_API size_t coop_locks_held(void);
 /*
  * Most idle (finished) coroutines each thread keeps for reuse.  The setting
  * is process-wide; lowering it trims a thread's pool at that thread's next
- * release.  Decision: the default is 64; 0 disables pooling.
+ * release.  Decision: the default is 64; 0 disables pooling.  Beyond its
+ * limit a thread hands finished coroutines, in batches of one stack size,
+ * to a small process-wide reserve (at most 4 batches of up to 32) where
+ * other threads pick them up, so that a thread that only creates and one
+ * that only finishes coroutines do not map and unmap stacks all the time.
+ * A coroutine that stays idle in a pool gives back the memory its stack
+ * touched more than 64 KiB below the top.
  */
 COOP_API void coop_pool_set_max(size_t n);
 
-/* Idle coroutines the calling thread keeps now. */
+/* Idle coroutines the calling thread keeps now (not counting the reserve). */
 COOP_API size_t coop_pool_size(void);
 
-/* Free the calling thread's idle coroutines (stacks go back to the system). */
+/* Free the calling thread's idle coroutines and the process-wide reserve;
+ * their stacks go back to the system. */
 COOP_API void coop_pool_drain(void);
 
 /* ------------------------------------------------------- Stack overflow */
