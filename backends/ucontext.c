@@ -33,6 +33,13 @@ static void coop__ucontext_trampoline(unsigned int hi, unsigned int lo)
         (struct coop__ucontext_start *)(uintptr_t)(((uint64_t)hi << 32) | lo);
     coop_t *co = start->co;
 
+    /* The outermost frame of the coroutine: unwinders (backtrace(), gdb,
+     * C++ exceptions) stop here rather than in makecontext's helper. */
+#if defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__x86_64__)
+    __asm__ volatile(".cfi_undefined rip");
+#elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
+    __asm__ volatile(".cfi_undefined x30");
+#endif
     if (coop__hooks_on)
         coop__hooks_boot_arrive(&start->boot);
     /* Capture this frame, then return to the creator; the first switch into

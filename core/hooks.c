@@ -30,6 +30,17 @@ extern void __tsan_switch_to_fiber(void *fiber, unsigned flags)
 
 int coop__hooks_on;
 
+/* Functions that call __tsan_switch_to_fiber return on the other fiber:
+ * ThreadSanitizer must not record their entry and exit, or it pops a
+ * frame from the wrong fiber's shadow stack. */
+#if defined(__clang__)
+#define COOP__NO_TSAN __attribute__((disable_sanitizer_instrumentation))
+#elif defined(__GNUC__)
+#define COOP__NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define COOP__NO_TSAN
+#endif
+
 static bool coop__have_asan(void)
 {
     return __sanitizer_start_switch_fiber && __sanitizer_finish_switch_fiber;
@@ -72,7 +83,7 @@ void coop__hooks_stack_gone(coop_t *co)
                                       (size_t)((char *)co - (char *)co->stack_lo));
 }
 
-void coop__hooks_leave(coop_t *from, coop_t *to, enum coop__leave how)
+COOP__NO_TSAN void coop__hooks_leave(coop_t *from, coop_t *to, enum coop__leave how)
 {
     if (coop__have_tsan()) {
         if (!from->tsan_fiber && from->is_main)
@@ -112,7 +123,7 @@ void coop__hooks_arrive(coop_t *self, bool arrived_from_caller)
     }
 }
 
-void coop__hooks_leave_ctx(coop__ctx *from, coop__ctx *to, int action)
+COOP__NO_TSAN void coop__hooks_leave_ctx(coop__ctx *from, coop__ctx *to, int action)
 {
     /* The context is the first member of struct coop. */
     coop__hooks_leave((coop_t *)(void *)from, (coop_t *)(void *)to,
@@ -121,7 +132,7 @@ void coop__hooks_leave_ctx(coop__ctx *from, coop__ctx *to, int action)
                                               : COOP__LEAVE_FINISH);
 }
 
-void coop__hooks_boot_go(coop_t *co, struct coop__boot *b)
+COOP__NO_TSAN void coop__hooks_boot_go(coop_t *co, struct coop__boot *b)
 {
     if (coop__have_tsan()) {
         b->creator_fiber = __tsan_get_current_fiber();
@@ -140,7 +151,7 @@ void coop__hooks_boot_arrive(struct coop__boot *b)
                                         &b->creator_size);
 }
 
-void coop__hooks_boot_leave(coop_t *co, struct coop__boot *b)
+COOP__NO_TSAN void coop__hooks_boot_leave(coop_t *co, struct coop__boot *b)
 {
     if (coop__have_tsan())
         __tsan_switch_to_fiber(b->creator_fiber, 0);

@@ -77,7 +77,8 @@ static void coop__reserve_put(struct coop__thread *t)
     pthread_mutex_lock(&coop__reserve_lock);
     if (coop__reserve_batches < COOP__RESERVE_BATCHES) {
         batch->batch_next = coop__reserve;
-        coop__reserve = batch;
+        /* atomic: coop__reserve_take() peeks at it without the lock */
+        __atomic_store_n(&coop__reserve, batch, __ATOMIC_RELAXED);
         coop__reserve_batches++;
         batch = NULL;
     }
@@ -97,7 +98,7 @@ static bool coop__reserve_take(struct coop__thread *t, size_t stack_size)
     for (link = &coop__reserve; *link; link = &(*link)->batch_next) {
         if ((*link)->stack_size == stack_size) {
             batch = *link;
-            *link = batch->batch_next;
+            __atomic_store_n(link, batch->batch_next, __ATOMIC_RELAXED);
             coop__reserve_batches--;
             break;
         }
@@ -119,7 +120,7 @@ static void coop__reserve_free_all(void)
 
     pthread_mutex_lock(&coop__reserve_lock);
     batches = coop__reserve;
-    coop__reserve = NULL;
+    __atomic_store_n(&coop__reserve, NULL, __ATOMIC_RELAXED);
     coop__reserve_batches = 0;
     pthread_mutex_unlock(&coop__reserve_lock);
     while (batches) {
