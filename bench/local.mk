@@ -1,9 +1,45 @@
 # SPDX-License-Identifier: MIT
-# Benchmarks print figures; built by make, run by hand, never by make check.
+# Benchmarks print figures; built by make, run by `make bench` (or by hand),
+# never by make check.  `make bench BENCH_QUICK=1` (or BENCH_QUICK=1 in the
+# environment) is a short smoke run.  bench/compare-all.sh builds every
+# backend and writes the comparison table and plot of doc/performance.md.
+#
+# Real executables (-no-install), not libtool wrappers: they run under
+# valgrind and qemu-user as they are.
 noinst_PROGRAMS += bench/coop-bench
 bench_coop_bench_SOURCES = bench/coop-bench.c
 bench_coop_bench_CFLAGS = $(PTHREAD_CFLAGS)
 bench_coop_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
+bench_coop_bench_LDFLAGS = -no-install
+
 noinst_PROGRAMS += bench/coop-scale
 bench_coop_scale_SOURCES = bench/coop-scale.c
 bench_coop_scale_LDADD = libcoop.la
+bench_coop_scale_LDFLAGS = -no-install
+
+# libcoop next to Boost.Context, PCL, swapcontext, sigsetjmp and a raw asm
+# switch; the peers configure found (m4/coop_peers.m4) are linked in, the
+# others are skipped with a message.
+noinst_PROGRAMS += bench/coop-compare
+bench_coop_compare_SOURCES = bench/coop-compare.cc
+bench_coop_compare_CXXFLAGS = $(PTHREAD_CFLAGS) -Wall -Wextra
+bench_coop_compare_LDADD = libcoop.la $(BOOST_CONTEXT_LIBS) $(PCL_LIBS) \
+	$(PTHREAD_LIBS) -lm
+bench_coop_compare_LDFLAGS = -no-install
+
+EXTRA_DIST += bench/compare-all.sh
+
+.PHONY: bench
+bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT)
+	@set -e; \
+	if test -n "$(BENCH_QUICK)" && test "$(BENCH_QUICK)" != 0; then \
+	    iterations=20000; live=10000; flags=--quick; \
+	else \
+	    iterations=2000000; live=1000000; flags=; \
+	fi; \
+	echo "=== bench/coop-bench $$iterations"; \
+	$(TEST_EMULATOR) bench/coop-bench$(EXEEXT) $$iterations; \
+	echo; echo "=== bench/coop-scale $$live"; \
+	$(TEST_EMULATOR) bench/coop-scale$(EXEEXT) $$live; \
+	echo; echo "=== bench/coop-compare $$flags"; \
+	$(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags
