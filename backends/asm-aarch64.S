@@ -36,8 +36,9 @@
 
 /* Frame offsets; the .note.gnu.property marking the object BTI- and
  * PAC-compatible like the C objects -- on every architecture, see
- * asm-frame.h. */
+ * asm-notes.h. */
 #include "asm-frame.h"
+#include "asm-notes.h"
 
 #if defined(__aarch64__)
 
@@ -177,5 +178,5 @@ COOP__SYMBOL_END(coop__asm_start)
 #endif /* __aarch64__ */
 
 /* No executable stack, on every architecture.  (The property note comes
- * from asm-frame.h, also on every architecture.) */
+ * from asm-notes.h, also on every architecture.) */
         .section .note.GNU-stack, "", %progbits

@@ -49,8 +49,9 @@
 
 /* Frame offsets; _CET_ENDBR (endbr64 when IBT is on) from <cet.h>; the
  * .note.gnu.property marking the object with the same features as the C
- * objects (from __CET__) -- on every architecture, see asm-frame.h. */
+ * objects (from __CET__) -- on every architecture, see asm-notes.h. */
 #include "asm-frame.h"
+#include "asm-notes.h"
 
 #if defined(__x86_64__)
 
@@ -188,5 +189,5 @@ COOP__SYMBOL_END(coop__asm_start)
 #endif /* __x86_64__ */
 
 /* No executable stack, on every architecture.  (The property note comes
- * from asm-frame.h, also on every architecture.) */
+ * from asm-notes.h, also on every architecture.) */
         .section .note.GNU-stack, "", %progbits

@@ -30,7 +30,7 @@ struct coop {
     size_t      locks_held;
     const void *waiting_on; /* the queue/mutex/rwlock we sleep in, or NULL  */
     bool        woken;      /* on someone's wake-up list, not yet run       */
-    bool        finished;   /* in a pool                                    */
+    bool        pooled;     /* finished, kept in a pool for reuse          */
     bool        is_main;    /* a thread's main-context handle               */
     bool        has_name;
     unsigned char trim_state; /* pool scans survived idle (2: trimmed)    */

@@ -93,7 +93,7 @@ coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
     co = coop__pool_take(t, usable);
     if (co) {
         coop__ctx_restart(&co->ctx);
-        co->finished = false;
+        co->pooled = false;
     } else {
         co = coop__new(usable);
         if (!co)
@@ -145,7 +145,7 @@ static void coop__check_runnable(const coop_t *co)
     if (co->is_main)
         coop__die("the main-context handle (coop_self() outside a coroutine) "
                   "cannot be entered or woken");
-    if (co->finished)
+    if (co->pooled)
         coop__die("coroutine %p entered or woken after it finished",
                   (const void *)co);
     if (co->caller)
@@ -163,7 +163,7 @@ static void coop__check_runnable(const coop_t *co)
 
 static void coop__enter_checked(coop_t *co)
 {
-    if (coop__unlikely(co->is_main || co->finished || co->caller ||
+    if (coop__unlikely(co->is_main || co->pooled || co->caller ||
                        co->waiting_on || co->woken))
         coop__check_runnable(co);
 }
@@ -252,7 +252,7 @@ void coop_wake(coop_t *co)
     }
     if (coop__unlikely(co == self))
         coop__die("coroutine %s woke itself", coop__label(co, label));
-    if (coop__unlikely(co->is_main || co->finished || co->caller ||
+    if (coop__unlikely(co->is_main || co->pooled || co->caller ||
                        co->waiting_on || co->woken))
         coop__check_runnable(co);
     co->woken = true;

@@ -207,7 +207,7 @@ void coop__pool_put(struct coop__thread *t, coop_t *co)
     size_t max = __atomic_load_n(&coop__pool_max, __ATOMIC_RELAXED);
     size_t batch = coop__batch_size(max);
 
-    co->finished = true;
+    co->pooled = true;
     /* A lowered limit takes effect here. */
     while (t->pool_n > max) {
         coop_t *old = t->pool;

@@ -32,7 +32,7 @@ struct coop__debug_info {
     uint16_t    off_caller;
     uint16_t    off_name;         /* char[COOP__NAME_MAX]                 */
     uint16_t    off_has_name;     /* bool                                 */
-    uint16_t    off_finished;     /* bool: pooled                         */
+    uint16_t    off_pooled;       /* bool: in a pool                       */
     uint16_t    off_waiting_on;   /* pointer: asleep in a primitive       */
     uint16_t    off_woken;        /* bool                                 */
     uint16_t    off_stack_lo;     /* pointer: the stack is [stack_lo, co) */
@@ -48,7 +48,7 @@ __attribute__((visibility("default"))) struct coop__debug_info coop__debug = {
     .off_caller = offsetof(struct coop, caller),
     .off_name = offsetof(struct coop, name),
     .off_has_name = offsetof(struct coop, has_name),
-    .off_finished = offsetof(struct coop, finished),
+    .off_pooled = offsetof(struct coop, pooled),
     .off_waiting_on = offsetof(struct coop, waiting_on),
     .off_woken = offsetof(struct coop, woken),
     .off_stack_lo = offsetof(struct coop, stack_lo),

@@ -149,7 +149,7 @@ class Coroutine:
         ptr = lambda off: struct.unpack_from(dbg.end + "Q", raw, off)[0]
         self.next = ptr(dbg.off_reg_next)
         self.caller = ptr(dbg.off_caller)
-        self.finished = raw[dbg.off_finished] != 0
+        self.pooled = raw[dbg.off_pooled] != 0
         self.woken = raw[dbg.off_woken] != 0
         self.waiting_on = ptr(dbg.off_waiting_on)
         self.stack_lo = ptr(dbg.off_stack_lo)
@@ -207,7 +207,7 @@ class Registry:
         fields = struct.unpack(self.end + "IIQQQ11H", _read(addr, 54))
         (_, _, self.head, self.count, backend_ptr,
          self.off_ctx, self.off_reg_next, self.off_caller, self.off_name,
-         self.off_has_name, self.off_finished, self.off_waiting_on,
+         self.off_has_name, self.off_pooled, self.off_waiting_on,
          self.off_woken, self.off_stack_lo, self.off_stack_size,
          self.off_fn) = fields
         self.backend = self._read_backend(backend_ptr)
@@ -359,7 +359,7 @@ class Registry:
         if callers:
             self._find_threads()
         for c in self.coroutines:
-            if c.finished:
+            if c.pooled:
                 c.state = "pooled"
             elif c.caller:
                 c.state = "running"
