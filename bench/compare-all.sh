@@ -167,9 +167,9 @@ if [ -n "$callgrind" ] && command -v valgrind >/dev/null 2>&1; then
             sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
     }
     for b in $built; do
-        specs="libcoop:rt libcoop:create-pooled"
+        specs="libcoop:rt libcoop:rt-deep libcoop:create-pooled"
         if [ "$b" = "$first" ]; then
-            specs="$specs $("$(bin "$b")" --list | awk '/^ / && /:(rt|create-pooled)$/ && !/libcoop\// { print $1 }')"
+            specs="$specs $("$(bin "$b")" --list | awk '/^ / && /:(rt|rt-deep|create-pooled)$/ && !/libcoop\// { print $1 }')"
         fi
         for spec in $specs; do
             small=$(collected "$(bin "$b")" "$spec" "$cg_small")
@@ -239,15 +239,15 @@ END {
 
     print "#### Time (ns, median and interquartile range over all rounds)"
     print ""
-    print "| implementation | round trip | round trip, FP flags differ | create+enter+finish, pooled | create+enter+finish, fresh stack | wake chain, per hop | mutex hand-off | thread migration, per hop |"
-    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    split("rt rt-fpflags create-pooled create-fresh wake-chain mutex-handoff migrate", cs, " ")
+    print "| implementation | round trip | round trip, one extra frame each side | round trip, FP flags differ | create+enter+finish, pooled | create+enter+finish, fresh stack | wake chain, per hop | mutex hand-off | thread migration, per hop |"
+    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    ncs = split("rt rt-deep rt-fpflags create-pooled create-fresh wake-chain mutex-handoff migrate", cs, " ")
     for (r = 1; r <= nr; r++) {
         i = row[r]; any = 0
-        for (k = 1; k <= 7; k++) if ((i, cs[k]) in med) any = 1
+        for (k = 1; k <= ncs; k++) if ((i, cs[k]) in med) any = 1
         if (!any) continue
         line = "| " i
-        for (k = 1; k <= 7; k++) line = line " | " cell(i, cs[k])
+        for (k = 1; k <= ncs; k++) line = line " | " cell(i, cs[k])
         print line " |"
     }
 
@@ -287,12 +287,16 @@ END {
         print ""
         print "#### Instructions per operation (callgrind; user space only, a system call counts as one)"
         print ""
-        print "| implementation | round trip | create+enter+finish, pooled |"
-        print "| --- | ---: | ---: |"
+        print "| implementation | round trip | round trip, one extra frame each side | create+enter+finish, pooled |"
+        print "| --- | ---: | ---: | ---: |"
+        ncc = split("rt rt-deep create-pooled", cc, " ")
         for (r = 1; r <= nr; r++) {
             i = row[r]
             if (!((i, "rt") in cg)) continue
-            print "| " i " | " sprintf("%.0f", cg[i, "rt"]) " | " (((i, "create-pooled") in cg) ? sprintf("%.0f", cg[i, "create-pooled"]) : "–") " |"
+            line = "| " i
+            for (k = 1; k <= ncc; k++)
+                line = line " | " (((i, cc[k]) in cg) ? sprintf("%.0f", cg[i, cc[k]]) : "–")
+            print line " |"
         }
     }
 }' "$out/callgrind.tsv" "$out/summary.tsv" >"$out/tables.md"

@@ -27,6 +27,11 @@
  * the median over the rounds with the interquartile range):
  *
  *   rt             enter + yield round trip (ns)
+ *   rt-deep        the same with one more frame on each side, a function
+ *                  that makes the one switch and returns, as code around a
+ *                  switch does: shows whether a switch that executes no
+ *                  return of its own (fcontext, raw-asm) still leaves the
+ *                  return predictor out of step for the returns above it
  *   rt-fpflags     the same while the two sides' FP status flags differ:
  *                  the coroutine raised FE_INEXACT once, the caller cleared
  *                  its flags.  A switch that reloads the saved MXCSR writes
@@ -140,6 +145,11 @@ uint64_t now_ns()
 #ifndef BENCH_OPAQUE
 #define BENCH_OPAQUE __attribute__((noinline))
 #endif
+
+/* After the switch in an rt-deep helper: keeps the call to the switch from
+ * becoming a tail call (a jmp), which would take the helper's own frame and
+ * return away. */
+#define BENCH_NO_TAIL() __asm__ volatile("" ::: "memory")
 
 inline void cpu_relax()
 {
@@ -774,6 +784,7 @@ struct Pcl {
 
 enum Case {
     C_RT,
+    C_RT_DEEP,
     C_RT_FLAGS,
     C_CREATE_POOLED,
     C_CREATE_FRESH,
@@ -784,12 +795,13 @@ enum Case {
 };
 
 const char *const case_key[NCASES] = {
-    "rt", "rt-fpflags", "create-pooled", "create-fresh",
+    "rt", "rt-deep", "rt-fpflags", "create-pooled", "create-fresh",
     "wake-chain", "mutex-handoff", "migrate",
 };
 
 const char *const case_title[NCASES] = {
     "enter + yield round trip",
+    "round trip, one extra frame on each side (returns after each switch)",
     "round trip, FP status flags differing between the two sides",
     "create + enter + finish, pooled stack",
     "create + enter + finish, fresh stack (no pool)",
@@ -885,6 +897,7 @@ struct RunQueue {
  * only. */
 template <class P> struct Generic {
     static Co *rt_co[2]; /* [0] flags cleared, [1] FE_INEXACT raised */
+    static Co *deep_co;
     static Co *ring[kChain];
     static long chain_left;
     static RunQueue rq;
@@ -929,6 +942,38 @@ template <class P> struct Generic {
     }
     static double rt(long n) { return round_trip(0, n); }
     static double rt_flags(long n) { return round_trip(1, n); }
+
+    /* rt-deep: one switch per call, each side in a frame of its own. */
+    static BENCH_OPAQUE void deep_resume(Co *co)
+    {
+        P::resume(co);
+        BENCH_NO_TAIL();
+    }
+    static BENCH_OPAQUE void deep_yield(Co *self)
+    {
+        P::yield(self);
+        BENCH_NO_TAIL();
+    }
+    static void deep_yielder(Co *self, void *how)
+    {
+        first_entry_flags(how);
+        for (;;)
+            deep_yield(self);
+    }
+    static double rt_deep(long n)
+    {
+        if (!deep_co) {
+            deep_co = must(P::create(deep_yielder, kFlagsClear, STACK_POOLED));
+            P::resume(deep_co);
+        }
+        Co *co = deep_co;
+        feclearexcept(FE_ALL_EXCEPT);
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            deep_resume(co);
+        uint64_t t1 = now_ns();
+        return double(t1 - t0) / double(n);
+    }
 
     static void finisher(Co *, void *count)
     {
@@ -1087,6 +1132,7 @@ template <class P> struct Generic {
 };
 
 template <class P> Co *Generic<P>::rt_co[2];
+template <class P> Co *Generic<P>::deep_co;
 template <class P> Co *Generic<P>::ring[kChain];
 template <class P> long Generic<P>::chain_left;
 template <class P> RunQueue Generic<P>::rq;
@@ -1132,8 +1178,43 @@ struct SjInline {
     }
     static double rt(long n) { return round_trip(0, n); }
     static double rt_flags(long n) { return round_trip(1, n); }
+
+    /* rt-deep: the jumps inline in a helper frame on each side. */
+    static SjCo *deep_co;
+    static BENCH_OPAQUE void deep_resume(SjCo *c)
+    {
+        SJ_INLINE_RESUME(c);
+        BENCH_NO_TAIL();
+    }
+    static BENCH_OPAQUE void deep_yield(SjCo *me)
+    {
+        SJ_INLINE_YIELD(me);
+        BENCH_NO_TAIL();
+    }
+    static void deep_yielder(Co *self, void *how)
+    {
+        first_entry_flags(how);
+        for (;;)
+            deep_yield(static_cast<SjCo *>(self));
+    }
+    static double rt_deep(long n)
+    {
+        if (!deep_co) {
+            deep_co = static_cast<SjCo *>(Generic<Sjlj>::must(
+                sj_create(deep_yielder, kFlagsClear, STACK_POOLED)));
+            SJ_INLINE_RESUME(deep_co);
+        }
+        SjCo *c = deep_co;
+        feclearexcept(FE_ALL_EXCEPT);
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            deep_resume(c);
+        uint64_t t1 = now_ns();
+        return double(t1 - t0) / double(n);
+    }
 };
 SjCo *SjInline::co[2];
+SjCo *SjInline::deep_co;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1142,6 +1223,7 @@ SjCo *SjInline::co[2];
 
 struct Libcoop {
     static coop_t *rt_co[2];
+    static coop_t *deep_co;
     static coop_t *ring[kChain];
     static long chain_left;
     static coop_t *mig_co;
@@ -1177,6 +1259,38 @@ struct Libcoop {
     }
     static double rt(long n) { return round_trip(0, n); }
     static double rt_flags(long n) { return round_trip(1, n); }
+
+    /* rt-deep: as Generic's, around coop_enter and coop_yield. */
+    static BENCH_OPAQUE void deep_enter(coop_t *co)
+    {
+        coop_enter(co);
+        BENCH_NO_TAIL();
+    }
+    static BENCH_OPAQUE void deep_yield()
+    {
+        coop_yield();
+        BENCH_NO_TAIL();
+    }
+    static void deep_yielder(void *how)
+    {
+        first_entry_flags(how);
+        for (;;)
+            deep_yield();
+    }
+    static double rt_deep(long n)
+    {
+        if (!deep_co) {
+            deep_co = must(coop_create(deep_yielder, kFlagsClear));
+            coop_enter(deep_co);
+        }
+        coop_t *co = deep_co;
+        feclearexcept(FE_ALL_EXCEPT);
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            deep_enter(co);
+        uint64_t t1 = now_ns();
+        return double(t1 - t0) / double(n);
+    }
 
     static void finisher(void *count) { ++*static_cast<volatile long *>(count); }
 
@@ -1307,6 +1421,7 @@ struct Libcoop {
     }
 };
 coop_t *Libcoop::rt_co[2];
+coop_t *Libcoop::deep_co;
 coop_t *Libcoop::ring[kChain];
 long Libcoop::chain_left;
 coop_t *Libcoop::mig_co;
@@ -1331,6 +1446,7 @@ template <class P> Impl peer(const char *key, const char *what)
     im.key = key;
     im.what = what;
     im.run[C_RT] = Generic<P>::rt;
+    im.run[C_RT_DEEP] = Generic<P>::rt_deep;
     im.run[C_RT_FLAGS] = Generic<P>::rt_flags;
     im.run[C_CREATE_POOLED] = Generic<P>::create_pooled;
     im.run[C_CREATE_FRESH] = Generic<P>::create_fresh;
@@ -1359,6 +1475,7 @@ std::vector<Impl> implementations()
     im.key = std::string("libcoop/") + coop_backend();
     im.what = "coop_enter/coop_yield, coop_wake, coop_mutex";
     im.run[C_RT] = Libcoop::rt;
+    im.run[C_RT_DEEP] = Libcoop::rt_deep;
     im.run[C_RT_FLAGS] = Libcoop::rt_flags;
     im.run[C_CREATE_POOLED] = Libcoop::create_pooled;
     im.run[C_CREATE_FRESH] = Libcoop::create_fresh;
@@ -1401,6 +1518,7 @@ std::vector<Impl> implementations()
     im.key = "sigsetjmp-inline";
     im.what = "the same jumps inline in the loop";
     im.run[C_RT] = SjInline::rt;
+    im.run[C_RT_DEEP] = SjInline::rt_deep;
     im.run[C_RT_FLAGS] = SjInline::rt_flags;
     v.push_back(im);
 #ifdef HAVE_RAW_ASM
