@@ -17,11 +17,9 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <stdint.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "coop-internal.h"
+#include "stack.h"
 
 #define COOP__POOL_MAX_DEFAULT 64
 #define COOP__BATCH_MAX        32           /* coroutines per batch        */
@@ -132,46 +130,13 @@ static void coop__reserve_free_all(void)
 
 /* ------------------------------------------------------- deep stacks */
 
-/* Give back the pages of co's stack more than COOP__STACK_KEEP below its
- * top, if any of them is resident. */
-static void coop__trim_stack(coop_t *co)
-{
-    static size_t page;
-    char *lo, *keep_from;
-    size_t len;
-    unsigned char vec[64];
-
-    if (!page)
-        page = (size_t)sysconf(_SC_PAGESIZE);
-    /* The stack ends at co (the header on top of it) and holds at least
-     * stack_size bytes. */
-    lo = (char *)co - co->stack_size;
-    lo = (char *)((uintptr_t)lo & ~(uintptr_t)(page - 1));
-    keep_from = (char *)co - COOP__STACK_KEEP;
-    if (keep_from <= lo)
-        return;
-    keep_from = (char *)((uintptr_t)keep_from & ~(uintptr_t)(page - 1));
-    len = (size_t)(keep_from - lo);
-    /* Most stacks never ran deep: look before paying for madvise. */
-    for (size_t off = 0; off < len; off += sizeof(vec) * page) {
-        size_t chunk = len - off < sizeof(vec) * page ? len - off
-                                                      : sizeof(vec) * page;
-        if (mincore(lo + off, chunk, vec) != 0)
-            break;
-        for (size_t i = 0; i < (chunk + page - 1) / page; i++) {
-            if (vec[i] & 1) {
-                madvise(lo, len, MADV_DONTNEED);
-                return;
-            }
-        }
-    }
-}
-
+/* Trim each stack once, at the first scan after a whole trim period idle:
+ * coop__pool_take() resets trim_state, so busy stacks keep their pages. */
 static void coop__trim_scan(struct coop__thread *t)
 {
     for (coop_t *co = t->pool; co; co = co->next) {
         if (co->trim_state == 1)
-            coop__trim_stack(co);
+            coop__stack_trim(co->stack_lo, co, COOP__STACK_KEEP);
         if (co->trim_state < 2)
             co->trim_state++;
     }

@@ -291,6 +291,36 @@ void coop__stack_unmap(const coop__stack *st)
         munmap(st->map, st->map_size);
 }
 
+void coop__stack_trim(void *lo, void *top, size_t keep)
+{
+    size_t page = coop__page_size; /* set up: the stack was mapped */
+    uintptr_t mask = ~(uintptr_t)(page - 1);
+    char *from = (char *)(((uintptr_t)lo + page - 1) & mask);
+    char *to;
+    size_t len;
+    unsigned char vec[64];
+
+    if ((size_t)((char *)top - (char *)lo) <= keep)
+        return;
+    to = (char *)(((uintptr_t)top - keep) & mask);
+    if (to <= from)
+        return;
+    len = (size_t)(to - from);
+    /* Most stacks never ran deep: look before paying for madvise. */
+    for (size_t off = 0; off < len; off += sizeof(vec) * page) {
+        size_t chunk = len - off < sizeof(vec) * page ? len - off
+                                                      : sizeof(vec) * page;
+        if (mincore(from + off, chunk, vec) != 0)
+            return;
+        for (size_t i = 0; i < chunk / page; i++) {
+            if (vec[i] & 1) {
+                madvise(from, len, MADV_DONTNEED);
+                return;
+            }
+        }
+    }
+}
+
 bool coop__stack_in_guard(const coop__stack *st, const void *addr)
 {
     const char *p = addr, *lo = st->map;

@@ -35,6 +35,11 @@ void *coop__stack_map(size_t usable, size_t header_size, coop__stack *st,
 
 void coop__stack_unmap(const coop__stack *st);
 
+/* Give back the pages of the stack [lo, top) that lie more than keep bytes
+ * below top, if any of them is resident; the mapping stays, and the pages
+ * come back zeroed when touched again. */
+void coop__stack_trim(void *lo, void *top, size_t keep);
+
 /* Is addr inside st's guard region? */
 bool coop__stack_in_guard(const coop__stack *st, const void *addr);
 
