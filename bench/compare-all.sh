@@ -22,9 +22,7 @@
 #
 # --quick is a smoke run (CI): few rounds, small sizes, short samples.
 # --report-only remakes the summary, tables and plot from OUT's samples.
-# CONFIGURE_FLAGS (environment) is passed to every configure.  The "asm"
-# backend is configured with COOP_DEV_BACKENDS=asm while it is not yet
-# listed in m4/coop_backend.m4.
+# CONFIGURE_FLAGS (environment) is passed to every configure.
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +54,6 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 say() { printf '\n=== %s\n' "$*" >&2; }
 
-implemented=$(sed -n 's/^ *coop_implemented="\([a-z ]*\).*/\1/p' "$srcdir/m4/coop_backend.m4")
 [ -n "$backends" ] || backends="ucontext sigaltstack asm"
 
 if [ -n "$quick" ]; then
@@ -88,14 +85,9 @@ for b in $backends; do
     dir=$out/build-$b
     say "$b: configure and build in $dir"
     rm -rf "$dir" && mkdir -p "$dir"
-    dev=
-    case " $implemented " in
-    *" $b "*) ;;
-    *) dev=$b ;;
-    esac
     # shellcheck disable=SC2086 # CONFIGURE_FLAGS is meant to split
-    if ! (cd "$dir" && COOP_DEV_BACKENDS=$dev "$srcdir/configure" \
-            --with-coroutine="$b" ${CONFIGURE_FLAGS:-} >configure.log 2>&1); then
+    if ! (cd "$dir" && "$srcdir/configure" --with-coroutine="$b" \
+            ${CONFIGURE_FLAGS:-} >configure.log 2>&1); then
         echo "compare-all.sh: skipping backend $b: configure failed:" >&2
         grep -E 'error:' "$dir/configure.log" | tail -n 3 >&2 || true
         continue

@@ -15,7 +15,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
       [context switch backend: auto (default: asm where the CPU has one, else ucontext), ucontext, sigaltstack, asm])],
     [], [with_coroutine=auto])
 
-  # Backends this tree implements; later ones are added here as they land.
+  # Backends this tree implements; .ci/run reads this line for its matrix.
   coop_implemented="ucontext sigaltstack asm"
 
   AC_CHECK_HEADERS([ucontext.h valgrind/valgrind.h valgrind/memcheck.h])
