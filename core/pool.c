@@ -11,8 +11,9 @@
  * meet there instead of in mmap.
  *
  * Stacks that once ran deep keep their pages while they sit in a pool; a
- * coroutine that stayed idle for a whole trim period gives back what lies
- * more than COOP__STACK_KEEP below its top.
+ * coroutine that stayed idle in its thread's pool for a whole trim period
+ * gives back what lies more than COOP__STACK_KEEP below its top (the page
+ * work is coop__stack_trim() in stack.c).
  */
 #include "config.h"
 

@@ -26,7 +26,8 @@ static pthread_once_t coop__exit_key_once = PTHREAD_ONCE_INIT;
 
 #define COOP__TLS_BARRIER() __asm__ volatile("" ::: "memory")
 
-/* A thread's idle coroutines go back to the system when it exits. */
+/* At thread exit its idle coroutines and its overflow signal stack go back
+ * to the system. */
 static void coop__thread_exit(void *arg)
 {
     coop__pool_free_all(arg);
