@@ -29,6 +29,7 @@
 #define COOP__FRAME_R15   56  /* callee-saved                                */
 #define COOP__FRAME_MXCSR 64  /* SSE control (bits 0-5 are sticky flags)     */
 #define COOP__FRAME_X87CW 68  /* x87 control word                            */
+#define COOP__FRAME_FLAGS 70  /* 16 bits: how the frame was saved (below)    */
 #define COOP__FRAME_SIZE  72
 
 /* A reserved MXCSR bit (ldmxcsr would fault on it), so never a saved value:
@@ -63,12 +64,27 @@
 #define COOP__FRAME_D14  152
 #define COOP__FRAME_D15  160
 #define COOP__FRAME_FPCR 168  /* floating-point control register             */
-#define COOP__FRAME_SIZE 176
+#define COOP__FRAME_FLAGS 176 /* how the frame was saved (below)             */
+#define COOP__FRAME_SIZE 184
 
 /* FPCR bit 63 is RES0, so never a saved value: "new: inherit the enterer's
  * control state".  The next save of FPCR into the slot clears it. */
 #define COOP__FRAME_FRESH_BIT 63
 
 #endif
+
+/*
+ * Flags of a saved frame, on both architectures.  0: saved inside a
+ * switch, in the middle of a function of ours (asm.h's switch, run by
+ * core's C code), which looks at the action it is handed.  AT_CALL: saved
+ * by a fast path at its call (coop_enter() or coop_yield()), as the caller
+ * will be once the call returns: the stack pointer above the return
+ * address, and the return address as the resume address.  IN_ENTER (with
+ * AT_CALL): saved by the fast coop_enter(), whose caller must not be
+ * resumed directly with YIELD or TERMINATE: core's coop__enter_resume()
+ * runs first (switch.h).  Debuggers read them (gdb/libcoop-gdb.py).
+ */
+#define COOP__FRAME_AT_CALL  1
+#define COOP__FRAME_IN_ENTER 2
 
 #endif /* COOP_ASM_FRAME_H */

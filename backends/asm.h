@@ -3,15 +3,16 @@
  * Context of the hand-written assembly backend (asm.c, asm-x86_64.S,
  * asm-aarch64.S): the saved frame of asm-frame.h, and the switch itself.
  *
- * The switch is an asm statement in the caller's own frame (coop_enter's
- * loop, coop_yield, coop__coroutine_main) that branches -- a plain jump, not
- * a call -- to coop__asm_switch with the address of the instruction that
- * follows it.  coop__asm_switch stores the callee-saved registers, the stack
- * pointer, that resume address and the floating-point control state into
- * `from`, loads `to`'s, and jumps to `to`'s resume address.  No call and no
- * return is added to a switch, so the CPU's return-address predictor stays
- * in step: the only returns that cross stacks are those of coop_enter() and
- * coop_yield() themselves, which no switch design can avoid.
+ * The switch is an asm statement in the caller's own frame (core's enter
+ * loop, its slow coop_yield, coop__coroutine_main) that branches -- a
+ * plain jump, not a call -- to coop__asm_switch with the address of the
+ * instruction that follows it.  coop__asm_switch stores the callee-saved
+ * registers, the stack pointer, that resume address and the floating-point
+ * control state into `from`, loads `to`'s, and jumps to `to`'s resume
+ * address.  No call and no return is added to a switch.  The common
+ * coop_enter()/coop_yield() round trip does not come here at all: the
+ * .S files define those functions with fast paths of their own that
+ * return by jump (see asm-x86_64.S).
  *
  * What the compiler is told: the asm returns (eventually) with the stack
  * pointer and every callee-saved register as they were -- coop__asm_switch
@@ -29,12 +30,15 @@
 
 #if defined(__x86_64__)
 
+/* asm-x86_64.S defines coop_enter() and coop_yield() (switch.h). */
+#define COOP__BACKEND_FAST_PATHS 1
+
 typedef struct coop__ctx {
     uint64_t rsp, rip;                   /* see asm-frame.h for the why */
     uint64_t rbx, rbp, r12, r13, r14, r15;
     uint32_t mxcsr;                      /* or COOP__FRAME_FRESH: new */
     uint16_t x87cw;
-    uint16_t unused;
+    uint16_t flags;                      /* COOP__FRAME_AT_CALL...    */
 } coop__ctx;
 
 #define COOP__ASM_CHECK_OFFSET(field, off)                                   \
@@ -50,10 +54,11 @@ COOP__ASM_CHECK_OFFSET(r14, COOP__FRAME_R14);
 COOP__ASM_CHECK_OFFSET(r15, COOP__FRAME_R15);
 COOP__ASM_CHECK_OFFSET(mxcsr, COOP__FRAME_MXCSR);
 COOP__ASM_CHECK_OFFSET(x87cw, COOP__FRAME_X87CW);
+COOP__ASM_CHECK_OFFSET(flags, COOP__FRAME_FLAGS);
 _Static_assert(sizeof(coop__ctx) == COOP__FRAME_SIZE, "asm-frame.h size");
 
-/* The resume point is the target of an indirect jump: under IBT it needs
- * an endbr64 (a no-op elsewhere), as every .S landing pad has. */
+/* The resume point is the target of an indirect jump.  The jumps are
+ * "notrack" (asm-x86_64.S), but a landing pad costs nothing: keep one. */
 #if defined(__CET__) && (__CET__ & 1)
 #define COOP__ASM_LANDING "endbr64"
 #else
@@ -95,11 +100,15 @@ coop__ctx_switch(coop__ctx *from, coop__ctx *to, coop__action action)
 
 #elif defined(__aarch64__)
 
+/* asm-aarch64.S defines coop_enter() and coop_yield() (switch.h). */
+#define COOP__BACKEND_FAST_PATHS 1
+
 typedef struct coop__ctx {
     uint64_t x19_28[10];                 /* see asm-frame.h for the why */
     uint64_t x29, x30, sp;
     uint64_t d8_15[8];
     uint64_t fpcr;                       /* or bit 63 set: new */
+    uint64_t flags;                      /* COOP__FRAME_AT_CALL...  */
 } coop__ctx;
 
 #define COOP__ASM_CHECK_OFFSET(field, off)                                   \
@@ -113,6 +122,7 @@ COOP__ASM_CHECK_OFFSET(sp, COOP__FRAME_SP);
 COOP__ASM_CHECK_OFFSET(d8_15, COOP__FRAME_D8);
 COOP__ASM_CHECK_OFFSET(d8_15[7], COOP__FRAME_D15);
 COOP__ASM_CHECK_OFFSET(fpcr, COOP__FRAME_FPCR);
+COOP__ASM_CHECK_OFFSET(flags, COOP__FRAME_FLAGS);
 _Static_assert(sizeof(coop__ctx) == COOP__FRAME_SIZE, "asm-frame.h size");
 
 /* The resume point is the target of "br x16": BTI c (hint #34) accepts

@@ -84,7 +84,6 @@
 #include <unistd.h>
 #include <linux/futex.h>
 
-#include "hooks.h"
 #include "switch.h"
 
 /* Optional: tell memcheck about the frame we come back into. */
@@ -114,7 +113,7 @@ struct coop__sas_start {
     char        *frame;            /* about where the handler's frame is */
     sigjmp_buf   reenter;          /* the handler's frame, on the new stack */
     sigjmp_buf   back;             /* the creator, for the bootstrap */
-    struct coop__boot boot;        /* for sanitizers, see hooks.h */
+    struct coop__boot boot;        /* for sanitizers, see switch.h */
 };
 
 static pthread_mutex_t coop__sas_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -181,12 +180,12 @@ coop__sas_bootstrap(struct coop__sas_start *start)
 #elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
     __asm__ volatile(".cfi_undefined x30");
 #endif
-    if (coop__hooks_on)
+    if (coop__hooks_active())
         coop__hooks_boot_arrive(&start->boot);
     /* Capture this frame, then let the creator return; the first switch
      * into the context lands here and runs the coroutine. */
     if (sigsetjmp(start->ctx->env, 0) == 0) {
-        if (coop__hooks_on)
+        if (coop__hooks_active())
             coop__hooks_boot_leave(co, &start->boot);
         siglongjmp(start->back, 1);
     }
@@ -242,11 +241,11 @@ coop__sas_reenter(struct coop__sas_start *start, char *stack_lo,
     (void)stack_top;
 #endif
     if (sigsetjmp(start->back, 0) == 0) {
-        if (coop__hooks_on)
+        if (coop__hooks_active())
             coop__hooks_boot_go(start->co, &start->boot);
         siglongjmp(start->reenter, 1);
     }
-    if (coop__hooks_on)
+    if (coop__hooks_active())
         coop__hooks_boot_back(&start->boot);
 }
 

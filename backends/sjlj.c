@@ -11,12 +11,11 @@
 
 #include "config.h"
 
-#include "hooks.h"
 #include "switch.h"
 
 void coop__sjlj_resume(coop__ctx *from, coop__ctx *to, int action)
 {
-    if (__builtin_expect(coop__hooks_on, 0))
+    if (coop__hooks_active())
         coop__hooks_leave_ctx(from, to, action);
     /* A context starting afresh keeps the enterer's control state. */
     if (to->fpc_valid)

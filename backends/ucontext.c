@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <ucontext.h>
 
-#include "hooks.h"
 #include "switch.h"
 
 const char coop__backend_name[] = "ucontext";
@@ -23,7 +22,7 @@ struct coop__ucontext_start {
     coop__ctx        *ctx;
     coop_t           *co;
     sigjmp_buf        back;
-    struct coop__boot boot; /* for sanitizers, see hooks.h */
+    struct coop__boot boot; /* for sanitizers, see switch.h */
 };
 
 /* makecontext() passes int arguments only: the pointer travels in halves. */
@@ -40,12 +39,12 @@ static void coop__ucontext_trampoline(unsigned int hi, unsigned int lo)
 #elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
     __asm__ volatile(".cfi_undefined x30");
 #endif
-    if (coop__hooks_on)
+    if (coop__hooks_active())
         coop__hooks_boot_arrive(&start->boot);
     /* Capture this frame, then return to the creator; the first switch into
      * the context lands here and runs the coroutine. */
     if (sigsetjmp(start->ctx->env, 0) == 0) {
-        if (coop__hooks_on)
+        if (coop__hooks_active())
             coop__hooks_boot_leave(co, &start->boot);
         siglongjmp(start->back, 1);
     }
@@ -70,14 +69,14 @@ int coop__ctx_make(coop__ctx *ctx, void *stack_lo, size_t stack_bytes,
     makecontext(&uc, (void (*)(void))coop__ucontext_trampoline, 2,
                 (unsigned int)(p >> 32), (unsigned int)p);
     if (sigsetjmp(start.back, 0) == 0) {
-        if (coop__hooks_on)
+        if (coop__hooks_active())
             coop__hooks_boot_go(co, &start.boot);
         /* setcontext, not swapcontext: we come back by siglongjmp anyway,
          * and AddressSanitizer warns about every swapcontext call. */
         setcontext(&uc);
         return -1; /* setcontext failed; errno is set */
     }
-    if (coop__hooks_on)
+    if (coop__hooks_active())
         coop__hooks_boot_back(&start.boot);
     ctx->fpc_valid = false;
     return 0;

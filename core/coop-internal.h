@@ -16,22 +16,25 @@
 #define coop__unlikely(x) __builtin_expect(!!(x), 0)
 
 struct coop {
-    coop__ctx   ctx;        /* backend state; first: backends' hook calls
-                               find the coroutine from its context        */
+    /* Read by the backends' fast paths at the offsets switch.h gives. */
     coop_t     *caller;     /* who entered us; NULL when not entered        */
-    coop_t     *next;       /* link: pending, wake-up, wait or pool list    */
+    const void *waiting_on; /* the queue/mutex/rwlock we sleep in, or NULL  */
+    coop_queue_t wakes;     /* coroutines woken while we ran, in order      */
+    bool        is_main;    /* a thread's main-context handle               */
+    bool        pooled;     /* finished, kept in a pool for reuse           */
+    bool        woken;      /* on someone's wake-up list, not yet run       */
+    bool        state_spare;/* 0: completes the state word of switch.h      */
+    coop__ctx   ctx;        /* backend state                                */
+
+    coop_t     *next;       /* link: pending, wake-up, wait or pool FIFO    */
     coop_t     *batch_next; /* link between batches in the pool reserve     */
     coop_t     *reg_prev;   /* links in the debuggers' registry             */
     coop_t     *reg_next;
-    coop_t     *wake_head;  /* coroutines woken while we ran, in order      */
-    coop_t     *wake_tail;
     coop_fn     fn;
     void       *opaque;
     size_t      locks_held;
-    const void *waiting_on; /* the queue/mutex/rwlock we sleep in, or NULL  */
-    bool        woken;      /* on someone's wake-up list, not yet run       */
-    bool        pooled;     /* finished, kept in a pool for reuse          */
-    bool        is_main;    /* a thread's main-context handle               */
+    bool        started;    /* fn is running (for debuggers: new or not)    */
+    bool        rw_read;    /* waiting in an rwlock for a read hold         */
     bool        has_name;
     unsigned char trim_state; /* pool scans survived idle (2: trimmed)    */
     size_t      stack_size; /* usable bytes, as coop_stack_size() reports  */
@@ -45,6 +48,24 @@ struct coop {
     unsigned    valgrind_stack_id;
     char        name[COOP__NAME_MAX];
 };
+
+#define COOP__CHECK_OFFSET(field, off)                                      \
+    _Static_assert(offsetof(struct coop, field) == (off),                   \
+                   "switch.h disagrees with struct coop: " #field)
+COOP__CHECK_OFFSET(caller, COOP__CO_CALLER);
+COOP__CHECK_OFFSET(waiting_on, COOP__CO_WAITING_ON);
+COOP__CHECK_OFFSET(wakes.coop_head_, COOP__CO_WAKE_HEAD);
+COOP__CHECK_OFFSET(is_main, COOP__CO_STATE);
+COOP__CHECK_OFFSET(pooled, COOP__CO_STATE + 1);
+COOP__CHECK_OFFSET(woken, COOP__CO_STATE + 2);
+COOP__CHECK_OFFSET(state_spare, COOP__CO_STATE + 3);
+COOP__CHECK_OFFSET(ctx, COOP__CO_CTX);
+
+/* The coroutine a backend's context belongs to. */
+static inline coop_t *coop__ctx_owner(coop__ctx *ctx)
+{
+    return (coop_t *)(void *)((char *)ctx - offsetof(struct coop, ctx));
+}
 
 /* Per-thread state; the main-context handle is what coop_self() returns
  * outside any coroutine. */
@@ -96,7 +117,8 @@ void coop__pool_put(struct coop__thread *t, coop_t *co);
 void coop__pool_free_all(struct coop__thread *t);
 
 /* overflow.c */
-extern int coop__overflow_armed; /* coop_catch_overflow() was called */
+extern int coop__overflow_armed; /* coop_catch_overflow() was called (also
+                                    COOP__SLOW_OVERFLOW in coop__slow)   */
 int coop__overflow_thread_prepare(struct coop__thread *t);
 void coop__overflow_thread_exit(struct coop__thread *t);
 
@@ -116,8 +138,41 @@ void coop__sleep(coop_t *self, const void *on);
 /* End co's sleep in a primitive and wake it as coop_wake() does. */
 void coop__wake_waiter(coop_t *co);
 
-/* queue.c: the FIFO under queues and mutexes (linked through co->next). */
-void coop__queue_push(coop_queue_t *q, coop_t *co);
-coop_t *coop__queue_pop(coop_queue_t *q);
+/* The one FIFO of coroutines, linked through co->next, under wake-up
+ * lists, the enter loop's pending list, queues, mutexes and rwlocks. */
+static inline void coop__fifo_push(coop_queue_t *q, coop_t *co)
+{
+    co->next = NULL;
+    if (q->coop_tail_)
+        q->coop_tail_->next = co;
+    else
+        q->coop_head_ = co;
+    q->coop_tail_ = co;
+}
+
+static inline coop_t *coop__fifo_pop(coop_queue_t *q)
+{
+    coop_t *co = q->coop_head_;
+
+    if (co) {
+        q->coop_head_ = co->next;
+        if (!q->coop_head_)
+            q->coop_tail_ = NULL;
+        co->next = NULL;
+    }
+    return co;
+}
+
+/* Move all of from (left empty) in front of q. */
+static inline void coop__fifo_prepend(coop_queue_t *q, coop_queue_t *from)
+{
+    if (!from->coop_head_)
+        return;
+    from->coop_tail_->next = q->coop_head_;
+    if (!q->coop_head_)
+        q->coop_tail_ = from->coop_tail_;
+    q->coop_head_ = from->coop_head_;
+    from->coop_head_ = from->coop_tail_ = NULL;
+}
 
 #endif /* COOP_INTERNAL_H */

@@ -110,35 +110,66 @@ coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
     return co;
 }
 
+/* ------------------------------------------------------------ switching */
+
+/*
+ * The one way core switches: the backend's switch, announced to the
+ * sanitizers.  Evaluates to the action whoever switches back hands us.  A
+ * macro, as the backend's switch may be (sigsetjmp must run in the frame
+ * that resumes).
+ */
+#ifdef COOP__SWITCH_CALLS_LEAVE_HOOK
+#define coop__announce_leave(from, to, action) ((void)0) /* the backend does */
+#else
+#define coop__announce_leave(from, to, action)                              \
+    do {                                                                    \
+        if (coop__hooks_active())                                           \
+            coop__hooks_leave((from), (to),                                 \
+                              (action) == COOP__ENTER ? COOP__LEAVE_ENTER   \
+                              : (action) == COOP__YIELD ? COOP__LEAVE_YIELD \
+                                                        : COOP__LEAVE_FINISH); \
+    } while (0)
+#endif
+#define coop__switch(from, to, action)                                      \
+    __extension__({                                                         \
+        coop_t *coop_sw_from_ = (from), *coop_sw_to_ = (to);                \
+        coop__action coop_sw_back_;                                         \
+        coop__announce_leave(coop_sw_from_, coop_sw_to_, (action));         \
+        coop_sw_back_ = coop__ctx_switch(&coop_sw_from_->ctx,               \
+                                         &coop_sw_to_->ctx, (action));      \
+        /* Back: entered by a caller, unless we were the enterer. */        \
+        if (coop__hooks_active())                                           \
+            coop__hooks_arrive(coop_sw_from_, (action) != COOP__ENTER);     \
+        coop_sw_back_;                                                      \
+    })
+
 /* Runs on the coroutine's own stack, entered by the backend's trampoline.
  * A pooled coroutine comes back here with its next function. */
 void coop__coroutine_main(coop_t *co)
 {
+    if (coop__hooks_active())
+        coop__hooks_arrive(co, true);
     for (;;) {
         coop_t *caller;
         char label[COOP__LABEL_MAX];
 
-        if (coop__unlikely(coop__hooks_on))
-            coop__hooks_arrive(co, true);
+        co->started = true;
         co->fn(co->opaque);
+        co->started = false;
         if (co->locks_held)
             coop__die("coroutine %s finished while holding %zu lock(s)",
                       coop__label(co, label), co->locks_held);
         caller = co->caller;
         co->caller = NULL;
-#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
-        if (coop__unlikely(coop__hooks_on))
-            coop__hooks_leave(co, caller, COOP__LEAVE_FINISH);
-#endif
-        coop__ctx_switch(&co->ctx, &caller->ctx, COOP__TERMINATE);
+        coop__switch(co, caller, COOP__TERMINATE);
     }
 }
 
 /* --------------------------------------------------------------- misuse */
 
-/* Checks shared by coop_enter() and coop_wake(): co must be a suspended or
- * new coroutine, sleeping in no primitive. */
-static void coop__check_runnable(const coop_t *co)
+/* Why co may not be entered or woken now; only called when it may not. */
+static __attribute__((noreturn, cold, noinline))
+void coop__not_runnable(const coop_t *co)
 {
     char label[COOP__LABEL_MAX];
 
@@ -154,67 +185,48 @@ static void coop__check_runnable(const coop_t *co)
     if (co->waiting_on)
         coop__die("coroutine %s entered or woken while it waits in a queue, "
                   "mutex or rwlock", coop__label(co, label));
-    if (co->woken)
-        coop__die("coroutine %s is already woken and has not run yet",
-                  coop__label(co, label));
+    coop__die("coroutine %s is already woken and has not run yet",
+              coop__label(co, label));
+}
+
+/* The one runnable check of coop_enter(), coop_wake() and the enter loop
+ * (the backends' fast paths test the same fields, see switch.h): co must
+ * be a suspended or new coroutine, sleeping in no primitive. */
+static inline void coop__check_runnable(const coop_t *co)
+{
+    if (coop__unlikely(co->caller || co->waiting_on || co->is_main ||
+                       co->pooled || co->woken))
+        coop__not_runnable(co);
 }
 
 /* ------------------------------------------------------------ enter loop */
 
-static void coop__enter_checked(coop_t *co)
-{
-    if (coop__unlikely(co->is_main || co->pooled || co->caller ||
-                       co->waiting_on || co->woken))
-        coop__check_runnable(co);
-}
-
 /*
- * The enter loop.  With the sigsetjmp backends the switch runs in this very
- * frame; nothing in this frame runs between a switch and the jump back into
- * it, so no local can change in between, and gcc's -Wclobbered warning
- * (which cannot see that) is silenced here.
+ * The enter loop: enter each coroutine of pending in turn on behalf of
+ * self, each one's own woken ones right after it.  With the sigsetjmp
+ * backends the switch runs in this very frame; nothing in this frame runs
+ * between a switch and the jump back into it, so no local can change in
+ * between, and gcc's -Wclobbered warning (which cannot see that) is
+ * silenced here.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
 #endif
-void coop_enter(coop_t *first)
+static void coop__run(coop_t *self, coop_queue_t *pending)
 {
-    coop_t *self = coop__current_before_switch();
-    coop_t *pending;
+    coop_t *to;
 
-    if (coop__unlikely(!self))
-        self = &coop__thread()->main;
-    if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
-        coop__overflow_thread_prepare(coop__thread());
-    coop__enter_checked(first);
-    first->next = NULL;
-    pending = first;
-    while (pending) {
-        coop_t *to = pending;
+    while ((to = coop__fifo_pop(pending)) != NULL) {
         coop__action action;
 
-        pending = to->next;
         to->woken = false;
-        if (coop__unlikely(to->caller || to->waiting_on))
-            coop__check_runnable(to); /* entered or put to sleep meanwhile */
+        coop__check_runnable(to); /* entered or put to sleep meanwhile? */
         to->caller = self;
         coop__set_current(to);
-#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
-        if (coop__unlikely(coop__hooks_on))
-            coop__hooks_leave(self, to, COOP__LEAVE_ENTER);
-#endif
-        action = coop__ctx_switch(&self->ctx, &to->ctx, COOP__ENTER);
-        if (coop__unlikely(coop__hooks_on))
-            coop__hooks_arrive(self, false);
+        action = coop__switch(self, to, COOP__ENTER);
         coop__set_current(self);
-
-        /* What to woke runs next, before the rest of the list. */
-        if (to->wake_head) {
-            to->wake_tail->next = pending;
-            pending = to->wake_head;
-            to->wake_head = to->wake_tail = NULL;
-        }
+        coop__fifo_prepend(pending, &to->wakes); /* to's woken run next */
         if (action == COOP__TERMINATE)
             coop__pool_put(coop__thread(), to);
     }
@@ -223,7 +235,31 @@ void coop_enter(coop_t *first)
 #pragma GCC diagnostic pop
 #endif
 
-void coop_yield(void)
+/* With fast paths the backend defines coop_enter/coop_yield and comes
+ * here for everything else; otherwise these are the public functions. */
+#ifdef COOP__BACKEND_FAST_PATHS
+#define COOP__ENTER_FULL coop__enter_slow
+#define COOP__YIELD_FULL coop__yield_slow
+#else
+#define COOP__ENTER_FULL coop_enter
+#define COOP__YIELD_FULL coop_yield
+#endif
+
+void COOP__ENTER_FULL(coop_t *first)
+{
+    coop_t *self = coop__current_before_switch();
+    coop_queue_t pending = COOP_QUEUE_INITIALIZER(pending);
+
+    if (coop__unlikely(!self))
+        self = &coop__thread()->main;
+    if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
+        coop__overflow_thread_prepare(coop__thread());
+    coop__check_runnable(first);
+    coop__fifo_push(&pending, first);
+    coop__run(self, &pending);
+}
+
+void COOP__YIELD_FULL(void)
 {
     coop_t *self = coop__current_before_switch();
     coop_t *to;
@@ -232,14 +268,24 @@ void coop_yield(void)
         coop__die("coop_yield() called outside a coroutine");
     to = self->caller;
     self->caller = NULL;
-#ifndef COOP__SWITCH_CALLS_LEAVE_HOOK
-    if (coop__unlikely(coop__hooks_on))
-        coop__hooks_leave(self, to, COOP__LEAVE_YIELD);
-#endif
-    coop__ctx_switch(&self->ctx, &to->ctx, COOP__YIELD);
-    if (coop__unlikely(coop__hooks_on))
-        coop__hooks_arrive(self, true);
+    coop__switch(self, to, COOP__YIELD);
 }
+
+#ifdef COOP__BACKEND_FAST_PATHS
+/* A fast coop_enter() of from by self comes back with work: finish it,
+ * on self's stack, as the enter loop would have. */
+void coop__enter_resume(coop_t *self, coop_t *from, coop__action action)
+{
+    coop_queue_t pending = from->wakes;
+
+    coop__set_current(self);
+    from->wakes.coop_head_ = from->wakes.coop_tail_ = NULL;
+    if (action == COOP__TERMINATE)
+        coop__pool_put(coop__thread(), from);
+    if (pending.coop_head_)
+        coop__run(self, &pending);
+}
+#endif
 
 void coop_wake(coop_t *co)
 {
@@ -252,16 +298,9 @@ void coop_wake(coop_t *co)
     }
     if (coop__unlikely(co == self))
         coop__die("coroutine %s woke itself", coop__label(co, label));
-    if (coop__unlikely(co->is_main || co->pooled || co->caller ||
-                       co->waiting_on || co->woken))
-        coop__check_runnable(co);
+    coop__check_runnable(co);
     co->woken = true;
-    co->next = NULL;
-    if (self->wake_tail)
-        self->wake_tail->next = co;
-    else
-        self->wake_head = co;
-    self->wake_tail = co;
+    coop__fifo_push(&self->wakes, co);
 }
 
 /* ------------------------------------------------- sleeping in primitives */

@@ -28,7 +28,7 @@ extern void __tsan_destroy_fiber(void *fiber) __attribute__((weak));
 extern void __tsan_switch_to_fiber(void *fiber, unsigned flags)
     __attribute__((weak));
 
-int coop__hooks_on;
+unsigned int coop__slow;
 
 /* Functions that call __tsan_switch_to_fiber return on the other fiber:
  * ThreadSanitizer must not record their entry and exit, or it pops a
@@ -54,7 +54,8 @@ static bool coop__have_tsan(void)
 
 __attribute__((constructor)) static void coop__hooks_setup(void)
 {
-    coop__hooks_on = coop__have_asan() || coop__have_tsan();
+    if (coop__have_asan() || coop__have_tsan())
+        __atomic_fetch_or(&coop__slow, COOP__SLOW_HOOKS, __ATOMIC_RELAXED);
 }
 
 void coop__hooks_stack_made(coop_t *co, void *lo, void *hi)
@@ -125,8 +126,7 @@ void coop__hooks_arrive(coop_t *self, bool arrived_from_caller)
 
 COOP__NO_TSAN void coop__hooks_leave_ctx(coop__ctx *from, coop__ctx *to, int action)
 {
-    /* The context is the first member of struct coop. */
-    coop__hooks_leave((coop_t *)(void *)from, (coop_t *)(void *)to,
+    coop__hooks_leave(coop__ctx_owner(from), coop__ctx_owner(to),
                       action == COOP__ENTER ? COOP__LEAVE_ENTER
                       : action == COOP__YIELD ? COOP__LEAVE_YIELD
                                               : COOP__LEAVE_FINISH);

@@ -33,7 +33,7 @@ void coop_mutex_lock(coop_mutex_t *m)
     if (m->coop_holder_ == self)
         coop__die("coroutine %s locked a mutex it already holds (%p)",
                   coop__label(self, label), (void *)m);
-    coop__queue_push(&m->coop_waiters_, self);
+    coop__fifo_push(&m->coop_waiters_, self);
     coop__sleep(self, m); /* the unlocker made us the holder */
 }
 
@@ -55,7 +55,7 @@ void coop_mutex_unlock(coop_mutex_t *m)
                   (void *)m);
     self->locks_held--;
     m->coop_holder_ = NULL;
-    next = coop__queue_pop(&m->coop_waiters_);
+    next = coop__fifo_pop(&m->coop_waiters_);
     if (next) {
         coop__mutex_take(m, next);
         coop__wake_waiter(next);

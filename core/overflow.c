@@ -65,9 +65,12 @@ int coop_catch_overflow(void)
         sa.sa_sigaction = coop__overflow_handler;
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGSEGV, &sa, &coop__previous_segv) == 0)
+        if (sigaction(SIGSEGV, &sa, &coop__previous_segv) == 0) {
             __atomic_store_n(&coop__overflow_armed, 1, __ATOMIC_RELEASE);
-        else
+            /* Every enter now prepares its thread first: no fast path. */
+            __atomic_fetch_or(&coop__slow, COOP__SLOW_OVERFLOW,
+                              __ATOMIC_RELEASE);
+        } else
             ret = -1;
     }
     pthread_mutex_unlock(&coop__overflow_lock);

@@ -171,7 +171,7 @@ coop_t *coop__pool_take(struct coop__thread *t, size_t stack_size)
 void coop__pool_put(struct coop__thread *t, coop_t *co)
 {
     size_t max = __atomic_load_n(&coop__pool_max, __ATOMIC_RELAXED);
-    size_t batch = coop__batch_size(max);
+    size_t batch;
 
     co->pooled = true;
     /* A lowered limit takes effect here. */
@@ -190,6 +190,7 @@ void coop__pool_put(struct coop__thread *t, coop_t *co)
         return;
     }
     /* Full: collect a batch of one stack size for the reserve. */
+    batch = coop__batch_size(max);
     if (batch == 0 || (t->surplus && t->surplus->stack_size != co->stack_size)) {
         coop__destroy(co);
         return;

@@ -1,31 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Wait queues: a FIFO of coroutines sleeping until another wakes them. */
+/* Wait queues: a FIFO of coroutines (coop-internal.h) sleeping until
+ * another wakes them. */
 #include "config.h"
 
 #include "coop-internal.h"
-
-void coop__queue_push(coop_queue_t *q, coop_t *co)
-{
-    co->next = NULL;
-    if (q->coop_tail_)
-        q->coop_tail_->next = co;
-    else
-        q->coop_head_ = co;
-    q->coop_tail_ = co;
-}
-
-coop_t *coop__queue_pop(coop_queue_t *q)
-{
-    coop_t *co = q->coop_head_;
-
-    if (co) {
-        q->coop_head_ = co->next;
-        if (!q->coop_head_)
-            q->coop_tail_ = NULL;
-        co->next = NULL;
-    }
-    return co;
-}
 
 void coop_queue_init(coop_queue_t *q)
 {
@@ -36,7 +14,7 @@ void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
 {
     coop_t *self = coop__self_for_blocking("coop_queue_wait");
 
-    coop__queue_push(q, self);
+    coop__fifo_push(q, self);
     if (m)
         coop_mutex_unlock(m);
     coop__sleep(self, q);
@@ -46,7 +24,7 @@ void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
 
 bool coop_queue_next(coop_queue_t *q)
 {
-    coop_t *co = coop__queue_pop(q);
+    coop_t *co = coop__fifo_pop(q);
 
     if (!co)
         return false;

@@ -18,7 +18,7 @@
 
 #include "coop-internal.h"
 
-#define COOP__DEBUG_VERSION 1
+#define COOP__DEBUG_VERSION 2 /* 2: off_started, asm frame flags */
 
 struct coop__debug_info {
     uint32_t    version;
@@ -38,6 +38,7 @@ struct coop__debug_info {
     uint16_t    off_stack_lo;     /* pointer: the stack is [stack_lo, co) */
     uint16_t    off_stack_size;   /* size_t: usable bytes                 */
     uint16_t    off_fn;           /* entry function                       */
+    uint16_t    off_started;      /* bool: its function is running        */
 };
 
 __attribute__((visibility("default"))) struct coop__debug_info coop__debug = {
@@ -54,6 +55,7 @@ __attribute__((visibility("default"))) struct coop__debug_info coop__debug = {
     .off_stack_lo = offsetof(struct coop, stack_lo),
     .off_stack_size = offsetof(struct coop, stack_size),
     .off_fn = offsetof(struct coop, fn),
+    .off_started = offsetof(struct coop, started),
 };
 
 static pthread_mutex_t coop__registry_lock = PTHREAD_MUTEX_INITIALIZER;

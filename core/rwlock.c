@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Coroutine rwlock with tickets, after QEMU's CoRwlock: owners counts the
- * readers, or is -1 for a writer; waiters queue in arrival order, each with
- * a ticket on its own (suspended) stack saying what it waits for.  The side
- * that releases grants the lock to the first ticket before waking it, so
+ * Coroutine rwlock after QEMU's CoRwlock: owners counts the
+ * readers, or is -1 for a writer; waiters queue in arrival order in the
+ * coroutine FIFO, each marked with what it waits for (rw_read).  The side
+ * that releases grants the lock to the first waiter before waking it, so
  * nobody sneaks in between; a woken reader passes the grant on to a reader
  * right behind it.
  */
@@ -12,51 +12,30 @@
 #include "coop-internal.h"
 #include "diag.h"
 
-struct coop__rw_ticket {
-    struct coop__rw_ticket *next;
-    coop_t *co;
-    bool read;
-};
-
 void coop_rwlock_init(coop_rwlock_t *l)
 {
     l->coop_owners_ = 0;
-    l->coop_head_ = l->coop_tail_ = NULL;
-}
-
-static void coop__rw_enqueue(coop_rwlock_t *l, struct coop__rw_ticket *t)
-{
-    struct coop__rw_ticket *tail = l->coop_tail_;
-
-    t->next = NULL;
-    if (tail)
-        tail->next = t;
-    else
-        l->coop_head_ = t;
-    l->coop_tail_ = t;
+    coop_queue_init(&l->coop_waiters_);
 }
 
 /* Grant the lock to the first waiter if it can have it now. */
 static void coop__rw_wake_one(coop_rwlock_t *l)
 {
-    struct coop__rw_ticket *t = l->coop_head_;
+    coop_t *first = l->coop_waiters_.coop_head_;
 
-    if (!t)
+    if (!first)
         return;
-    if (t->read ? l->coop_owners_ < 0 : l->coop_owners_ != 0)
+    if (first->rw_read ? l->coop_owners_ < 0 : l->coop_owners_ != 0)
         return;
-    l->coop_owners_ = t->read ? l->coop_owners_ + 1 : -1;
-    l->coop_head_ = t->next;
-    if (!l->coop_head_)
-        l->coop_tail_ = NULL;
-    coop__wake_waiter(t->co);
+    l->coop_owners_ = first->rw_read ? l->coop_owners_ + 1 : -1;
+    coop__fifo_pop(&l->coop_waiters_);
+    coop__wake_waiter(first);
 }
 
 static void coop__rw_wait(coop_rwlock_t *l, coop_t *self, bool read)
 {
-    struct coop__rw_ticket ticket = { NULL, self, read };
-
-    coop__rw_enqueue(l, &ticket);
+    self->rw_read = read;
+    coop__fifo_push(&l->coop_waiters_, self);
     coop__sleep(self, l);
 }
 
@@ -65,7 +44,7 @@ void coop_rwlock_rdlock(coop_rwlock_t *l)
     coop_t *self = coop__self_for_blocking("coop_rwlock_rdlock");
 
     /* A writer in line goes first: readers do not overtake it. */
-    if (l->coop_owners_ >= 0 && !l->coop_head_) {
+    if (l->coop_owners_ >= 0 && coop_queue_empty(&l->coop_waiters_)) {
         l->coop_owners_++;
     } else {
         coop__rw_wait(l, self, true);
@@ -78,7 +57,7 @@ void coop_rwlock_wrlock(coop_rwlock_t *l)
 {
     coop_t *self = coop__self_for_blocking("coop_rwlock_wrlock");
 
-    if (l->coop_owners_ == 0 && !l->coop_head_)
+    if (l->coop_owners_ == 0 && coop_queue_empty(&l->coop_waiters_))
         l->coop_owners_ = -1;
     else
         coop__rw_wait(l, self, false);
@@ -92,7 +71,7 @@ void coop_rwlock_upgrade(coop_rwlock_t *l)
     if (l->coop_owners_ <= 0 || self->locks_held == 0)
         coop__die("coop_rwlock_upgrade() on rwlock %p without a read hold",
                   (void *)l);
-    if (l->coop_owners_ == 1 && !l->coop_head_) {
+    if (l->coop_owners_ == 1 && coop_queue_empty(&l->coop_waiters_)) {
         l->coop_owners_ = -1;
         return;
     }

@@ -50,8 +50,10 @@ struct coop__chunk {
 static size_t coop__page_size;
 static size_t coop__guard_size;
 static size_t coop__default_request = COOP__DEFAULT_STACK;
+static size_t coop__default_usable; /* what a request of 0 gets */
 static bool coop__carving;
 static pthread_once_t coop__stack_once = PTHREAD_ONCE_INIT;
+static int coop__stack_ready;       /* setup done: skip pthread_once */
 
 static pthread_mutex_t coop__chunks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct coop__chunk *coop__chunks;
@@ -102,6 +104,19 @@ static bool coop__probe_guard_install(void)
     return works;
 }
 
+static size_t coop__round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+/* A request no larger than COOP__STACK_MAX, as the usable size given. */
+static size_t coop__usable(size_t request)
+{
+    if (request < coop__backend_min_stack)
+        request = coop__backend_min_stack;
+    return coop__round_up(request, coop__page_size);
+}
+
 static void coop__stack_setup(void)
 {
     long page = sysconf(_SC_PAGESIZE);
@@ -114,31 +129,35 @@ static void coop__stack_setup(void)
     if (env)
         coop__default_request = env;
     coop__carving = coop__probe_guard_install();
+    coop__default_usable = coop__usable(coop__default_request);
+    __atomic_store_n(&coop__stack_ready, 1, __ATOMIC_RELEASE);
 }
 
-static size_t coop__round_up(size_t n, size_t to)
+/* Once per process; afterwards one load, not pthread_once's call. */
+static inline void coop__stack_init(void)
 {
-    return (n + to - 1) / to * to;
+    if (__builtin_expect(!__atomic_load_n(&coop__stack_ready, __ATOMIC_ACQUIRE), 0))
+        pthread_once(&coop__stack_once, coop__stack_setup);
 }
 
 int coop__stack_usable_size(size_t request, size_t *usable)
 {
-    pthread_once(&coop__stack_once, coop__stack_setup);
-    if (request == 0)
-        request = coop__default_request;
+    coop__stack_init();
+    if (request == 0) {
+        *usable = coop__default_usable;
+        return 0;
+    }
     if (request > COOP__STACK_MAX) {
         errno = EINVAL;
         return -1;
     }
-    if (request < coop__backend_min_stack)
-        request = coop__backend_min_stack;
-    *usable = coop__round_up(request, coop__page_size);
+    *usable = coop__usable(request);
     return 0;
 }
 
 const char *coop__stack_guard_method(void)
 {
-    pthread_once(&coop__stack_once, coop__stack_setup);
+    coop__stack_init();
     return coop__carving ? "madvise" : "mprotect";
 }
 

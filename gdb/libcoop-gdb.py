@@ -13,21 +13,30 @@ also be loaded by hand with "source libcoop-gdb.py".
 It needs no debug information: a packaged libcoop is stripped.  Everything
 comes from the one exported data symbol coop__debug (core/registry.c): a
 version, the list of coroutines, the backend's name and the offsets of the
-fields of struct coop.  A suspended coroutine's registers are read from
-its saved context:
+fields of struct coop (the state of each coroutine comes from its
+fields alone: "new" is one whose function has not started).  A suspended
+coroutine's registers are read from its saved context:
 
   ucontext, sigaltstack  a glibc sigjmp_buf; glibc mangles some of its
                          pointers (PTR_MANGLE) with the process's pointer
                          guard, which is found in the thread control block
                          (x86-64), in __pointer_chk_guard (aarch64), or in
                          the AT_RANDOM bytes of the auxiliary vector
-  asm-x86_64,            backends/asm-frame.h, unmangled
-  asm-aarch64
+  asm-x86_64,            backends/asm-frame.h, unmangled, with flags that
+  asm-aarch64            say how the frame was saved: 0 inside core's C
+                         code (the saved pc is there), or AT_CALL by the
+                         fast path of coop_yield() or coop_enter()
+                         (IN_ENTER) at its call, as the caller will be when
+                         the call returns (the saved pc is the return
+                         address, the saved sp the caller's)
 
 "coop bt" shows the coroutine's frames by lending the saved registers, for
 one backtrace, to the caller of the selected thread's innermost frame
 (through a gdb.unwinder): no register is written, so it works on core
-files too.
+files too.  An AT_CALL frame is lent as it was at the entry of the
+function called (x86-64: the stack pointer on the return address, still
+in memory; aarch64: the return address in x30), so that gdb unwinds that
+function's CFI into the caller's line.
 """
 
 import bisect
@@ -38,7 +47,13 @@ import gdb
 import gdb.unwinder
 
 # Versions of coop__debug this script understands (COOP__DEBUG_VERSION).
-KNOWN_VERSIONS = (1,)
+KNOWN_VERSIONS = (2,)
+
+# Flags of an asm backend's saved frame (backends/asm-frame.h): where
+# they sit in the frame, and their bits.
+FRAME_FLAGS = {"x86_64": (70, "H"), "aarch64": (176, "Q")}
+FRAME_AT_CALL = 1       # saved by a fast path, as at the return of its call
+FRAME_IN_ENTER = 2      # (with AT_CALL) by coop_enter()'s, else coop_yield()'s
 
 # Frames shown by "coop bt" when no limit is given.
 DEFAULT_LIMIT = 200
@@ -122,11 +137,15 @@ def _size(n):
     return "%d B" % n
 
 
-def _arch():
+def _architecture():
     try:
-        name = gdb.selected_inferior().architecture().name()
+        return gdb.selected_inferior().architecture()
     except (AttributeError, gdb.error):
-        name = gdb.newest_frame().architecture().name()
+        return gdb.newest_frame().architecture()
+
+
+def _arch():
+    name = _architecture().name()
     if name == "i386:x86-64":
         return "x86_64"
     if name.startswith("aarch64"):
@@ -155,6 +174,7 @@ class Coroutine:
         self.stack_lo = ptr(dbg.off_stack_lo)
         self.stack_size = ptr(dbg.off_stack_size)
         self.fn = ptr(dbg.off_fn)
+        self.started = raw[dbg.off_started] != 0
         self.name = None
         if raw[dbg.off_has_name]:
             name = raw[dbg.off_name:dbg.off_name + 32].split(b"\0", 1)[0]
@@ -164,6 +184,7 @@ class Coroutine:
         self.thread = None      # gdb thread whose stack pointer is in ours
         self.callee = None      # the coroutine we entered, when running
         self.regs = None        # saved registers, or None
+        self.frame_flags = 0    # asm backends: how they were saved
         self.regs_error = None  # why there are none
 
     @property
@@ -186,7 +207,7 @@ class Registry:
     """coop__debug and the coroutines it lists."""
 
     def __init__(self):
-        addr = _symbol_address("coop__debug")
+        self.addr = addr = _symbol_address("coop__debug")
         if addr is None:
             raise CoopError("libcoop is not loaded in this program "
                             "(no symbol coop__debug)")
@@ -204,17 +225,16 @@ class Registry:
                 "this script knows version %s only: use the gdb script "
                 "installed with that libcoop"
                 % (self.version, ", ".join(map(str, KNOWN_VERSIONS))))
-        fields = struct.unpack(self.end + "IIQQQ11H", _read(addr, 54))
+        fields = struct.unpack(self.end + "IIQQQ12H", _read(addr, 56))
         (_, _, self.head, self.count, backend_ptr,
          self.off_ctx, self.off_reg_next, self.off_caller, self.off_name,
          self.off_has_name, self.off_pooled, self.off_waiting_on,
          self.off_woken, self.off_stack_lo, self.off_stack_size,
-         self.off_fn) = fields
+         self.off_fn, self.off_started) = fields
         self.backend = self._read_backend(backend_ptr)
         self.arch = _arch()
         self._guards = None
-        self._have_yield = None
-        self.unsure = False     # could not tell new from suspended
+        self._entries = {}
         self.coroutines = []
         self.by_addr = {}
         seen = set()
@@ -303,16 +323,22 @@ class Registry:
             w = words(8)
             c.regs = dict(sp=w[0], pc=w[1], rbx=w[2], rbp=w[3], r12=w[4],
                           r13=w[5], r14=w[6], r15=w[7])
+            c.frame_flags = self._frame_flags(c)
         elif b == "asm-aarch64" and self.arch == "aarch64":
             w = words(13)
             c.regs = dict(("x%d" % (19 + i), w[i]) for i in range(10))
             c.regs.update(x29=w[10], pc=w[11], sp=w[12])
+            c.frame_flags = self._frame_flags(c)
         elif not b:
             c.regs_error = ("libcoop's backend name cannot be read (is "
                             "libcoop's file available to gdb?)")
         else:
             c.regs_error = ("backend %s on %s: this script cannot read its "
                             "saved registers" % (b, self.arch))
+
+    def _frame_flags(self, c):
+        off, fmt = FRAME_FLAGS[self.arch]
+        return struct.unpack_from(self.end + fmt, c.raw, c.ctx_off + off)[0]
 
     def _decode_jmpbuf(self, c, words):
         """glibc's __jmp_buf (sysdeps/<arch>/jmpbuf-offsets.h)."""
@@ -369,26 +395,59 @@ class Registry:
             elif c.woken:
                 c.state = "woken"
             else:
-                # Only coop_yield() suspends a coroutine that has started;
-                # one that has not resumes in the backend's trampoline (or,
-                # reused from the pool, in core's loop).  Unknown: suspended.
-                in_yield = self._resumes_in_yield(c) if c.regs else None
-                c.state = "new" if in_yield is False else "suspended"
+                c.state = "suspended" if c.started else "new"
 
-    def _resumes_in_yield(self, c):
-        """True when c resumes inside coop_yield(), False when elsewhere,
-        None when unknown (libcoop's symbols are not loaded)."""
-        name = _symbol_at(c.regs["pc"])[0]
-        if name is None:
-            # A stripped libcoop keeps coop_yield (exported): no symbol at
-            # pc means pc is elsewhere, in a hidden function.
-            if self._have_yield is None:
-                self._have_yield = _symbol_address("coop_yield") is not None
-            if not self._have_yield:
-                self.unsure = True
-                return None
-            return False
-        return name == "coop_yield" or name.startswith("coop_yield.")
+    # ------------------------------------------------- registers to lend
+
+    def unwind_regs(self, c):
+        """The registers to lend gdb for c's backtrace: the saved ones, or,
+        for an asm frame saved by a fast path at its call (AT_CALL), the
+        ones at the entry of the function called, coop_yield() or
+        coop_enter(), whose CFI then leads gdb to the caller's line."""
+        regs = c.regs
+        if not regs or not c.frame_flags & FRAME_AT_CALL:
+            return regs
+        entry = self._entry_pc("coop_enter" if c.frame_flags & FRAME_IN_ENTER
+                               else "coop_yield")
+        if entry is None:
+            return regs  # the caller's frame, without the call's
+        if self.arch == "x86_64":
+            # The saved rsp is the caller's once the call has returned: the
+            # return address (the saved rip) is still in the word below.
+            ra_slot = regs["sp"] - 8
+            try:
+                ra = struct.unpack(self.end + "Q", _read(ra_slot, 8))[0]
+            except gdb.MemoryError:
+                ra = None
+            if ra != regs["pc"]:
+                return regs
+            return dict(regs, pc=entry, sp=ra_slot)
+        if self.arch == "aarch64":
+            # At a function's entry the return address is in x30.
+            return dict(regs, pc=entry, x30=regs["pc"])
+        return regs
+
+    def _entry_pc(self, name):
+        """Where to put a frame that is at the entry of libcoop's exported
+        function name, or None.  Not the entry itself: gdb takes the pc of
+        any frame but the innermost for a return address and looks up the
+        function, CFI and line of pc - 1, which would be the bytes before
+        the function.  The end of its first instruction is still at the
+        entry as far as the CFI says (libcoop's fast paths change no CFI
+        there: endbr64, bti or a load) and pc - 1 is inside it."""
+        if name not in self._entries:
+            addr = _symbol_address(name)
+            # the one in libcoop, not a PLT entry of the program
+            if addr is not None and (gdb.solib_name(addr)
+                                     != gdb.solib_name(self.addr)):
+                addr = None
+            if addr is not None:
+                try:
+                    addr += _architecture().disassemble(addr)[0]["length"]
+                except (gdb.error, gdb.MemoryError, IndexError, KeyError):
+                    addr += 4 if self.arch == "aarch64" else 1
+            self._entries[name] = addr
+        return self._entries[name]
 
     def _find_threads(self):
         """Mark each coroutine whose stack a thread is running on."""
@@ -638,7 +697,7 @@ where it is:
   running    entered and not yet back: on a thread (shown), or inside its
              own coop_enter() of another coroutine (shown)
   suspended  yielded; "coop bt" shows where
-  new        created, not started yet
+  new        created (or taken from a pool), its function not started yet
   waiting    asleep in a queue, mutex or rwlock (shown)
   woken      on a wake-up list, runs when its waker yields or finishes
   pooled     finished, kept for reuse
@@ -703,9 +762,6 @@ slow for many large stacks."""
         for r in rows:
             gdb.write("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
                       + "\n")
-        if reg.unsure:
-            gdb.write("(libcoop's symbols are not loaded: coroutines that "
-                      "have not started are shown as suspended)\n")
         if unreadable_total:
             gdb.write("(pages that cannot be read, as in a core file that "
                       "left them out, count as untouched)\n")
@@ -733,8 +789,10 @@ class CoopBtCommand(gdb.Command):
 
 ADDRESS is an expression for the coroutine's handle (coop_t *), as
 "coop list" shows it.  The coroutine must not be running on a thread
-(use "thread N" and "bt" for that one); a coroutine that entered another
-one shows its frames down to coop_enter().  -all prints the backtrace of
+(use "thread N" and "bt" for that one).  A suspended, waiting or woken
+coroutine shows its frames down to the function of libcoop that switched
+away (mostly coop_yield()), one that entered another down to
+coop_enter(), a new one its start only.  -all prints the backtrace of
 every coroutine that is not running on a thread and not pooled.  At most
 N frames (default 200) are shown."""
 
@@ -798,7 +856,7 @@ N frames (default 200) are shown."""
         if c.state == "pooled":
             gdb.write("  (finished: its saved context is the pool's, not "
                       "a user function's)\n")
-        lines, stop = coroutine_frames(reg.arch, c.regs, limit)
+        lines, stop = coroutine_frames(reg.arch, reg.unwind_regs(c), limit)
         for line in lines:
             gdb.write(line + "\n")
         if stop:

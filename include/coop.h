@@ -175,14 +175,13 @@ typedef struct coop_mutex {
 } coop_mutex_t;
 
 typedef struct coop_rwlock {
-    long  coop_owners_;     /* internal: readers, or -1 for a writer */
-    void *coop_head_;       /* internal, do not touch */
-    void *coop_tail_;       /* internal, do not touch */
+    long         coop_owners_;  /* internal: readers, or -1 for a writer */
+    coop_queue_t coop_waiters_; /* internal, do not touch */
 } coop_rwlock_t;
 
 #define COOP_QUEUE_INITIALIZER(name)  { NULL, NULL }
 #define COOP_MUTEX_INITIALIZER(name)  { NULL, { NULL, NULL } }
-#define COOP_RWLOCK_INITIALIZER(name) { 0, NULL, NULL }
+#define COOP_RWLOCK_INITIALIZER(name) { 0, { NULL, NULL } }
 
 /* A FIFO of waiting coroutines. */
 COOP_API void coop_queue_init(coop_queue_t *q);

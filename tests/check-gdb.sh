@@ -51,6 +51,7 @@ set -- \
     -ex 'echo ==== bt outer\n' -ex 'coop bt *(void **)&gdb_target_outer' \
     -ex 'echo ==== bt fresh\n' -ex 'coop bt *(void **)&gdb_target_fresh' \
     -ex 'echo ==== bt runner\n' -ex 'coop bt *(void **)&gdb_target_runner' \
+    -ex 'echo ==== bt waker\n' -ex 'coop bt *(void **)&gdb_target_waker' \
     -ex 'echo ==== bt all\n' -ex 'coop bt -all' \
     -ex 'echo ==== thread bt\n' -ex 'bt' \
     -ex 'echo ==== end\n'
@@ -60,6 +61,15 @@ section() {
     sed -n "/^==== $2\$/,/^==== /p" "$1" | sed '1d;$d'
 }
 
+# call_line NAME: the line of tests/gdb-target.c marked "check-gdb: NAME's
+# line", the call a coroutine is suspended in.
+call_line() {
+    grep -n "check-gdb: $1's line" "$top_srcdir/tests/gdb-target.c" | cut -d: -f1
+}
+sleeper_line=$(call_line sleeper)
+outer_line=$(call_line outer)
+waker_line=$(call_line waker)
+
 # check LOG WHAT: the output of the commands above is right.
 check() {
     log=$1 what=$2
@@ -67,11 +77,13 @@ check() {
         fail "$what: Python error"
     fi
     section "$log" list >"$tmp/list"
-    grep -q "^libcoop: 10 coroutines, backend " "$tmp/list" ||
-        fail "$what: coop list does not count 10 coroutines"
+    grep -q "^libcoop: 11 coroutines, backend " "$tmp/list" ||
+        fail "$what: coop list does not count 11 coroutines"
+    backend=$(sed -n 's/^libcoop: .*, backend //p' "$tmp/list")
     for pair in outer:running runner:running t2-blocked:running \
-                sleeper:suspended deep:suspended queue-waiter:waiting \
-                mutex-waiter:waiting wakee:woken fresh:new finished:pooled; do
+                sleeper:suspended deep:suspended waker:suspended \
+                queue-waiter:waiting mutex-waiter:waiting wakee:woken \
+                fresh:new finished:pooled; do
         name=${pair%%:*} state=${pair#*:}
         grep -Eq "^0x[0-9a-f]+ +$state +$name " "$tmp/list" ||
             fail "$what: coop list does not show $name as $state"
@@ -107,12 +119,47 @@ check() {
     ordered_frames "bt sleeper" coop_yield sleeper_deep sleeper_mid sleeper_fn
     ordered_frames "bt queue-waiter" coop_yield queue_waiter_fn
     ordered_frames "bt outer" coop_enter outer_fn
+    ordered_frames "bt waker" waker_fn
+
+    # frame NUMBER FUNCTION [LINE]: frame #NUMBER of $tmp/bt is FUNCTION
+    # (in gdb-target.c at LINE, when given); NUMBER may be a pattern.
+    frame() {
+        pat="^#$1 +0x[0-9a-f]+ in $2 \(.*\)"
+        [ -n "$3" ] && pat="$pat at ([^ ]*/)?gdb-target\.c:$3\$"
+        grep -Eq "$pat" "$tmp/bt"
+    }
+    # The fast paths of the x86-64 asm backend save a frame at the call of
+    # coop_yield() (sleeper) or coop_enter() (outer): shown as that
+    # function, then its caller.  (waker's coop_yield() took core's slow
+    # path, which saves inside its C code: checked for its line below.)
+    if [ "$backend" = asm-x86_64 ]; then
+        section "$log" "bt sleeper" >"$tmp/bt"
+        { frame 0 coop_yield && frame 1 sleeper_deep; } ||
+            fail "$what: coop bt sleeper (fast coop_yield): not coop_yield, sleeper_deep"
+        section "$log" "bt outer" >"$tmp/bt"
+        { frame 0 coop_enter && frame 1 outer_fn; } ||
+            fail "$what: coop bt outer (fast coop_enter): not coop_enter, outer_fn"
+    fi
+    # With debug information (the test program's), the calls they are
+    # suspended in are shown at their lines.
+    if section "$log" "thread bt" | grep -q ' in runner_fn .* at '; then
+        for t in sleeper:sleeper_deep:$sleeper_line outer:outer_fn:$outer_line \
+                 waker:waker_fn:$waker_line; do
+            name=${t%%:*} t=${t#*:}
+            fn=${t%%:*} n=${t#*:}
+            section "$log" "bt $name" >"$tmp/bt"
+            frame '[0-9]+' "$fn" "$n" || {
+                fail "$what: coop bt $name: $fn is not at gdb-target.c:$n"
+                sed 's/^/    /' "$tmp/bt"
+            }
+        done
+    fi
     section "$log" "bt fresh" | grep -q '^coroutine 0x[0-9a-f]* "fresh", new' ||
         fail "$what: coop bt fresh"
     section "$log" "bt runner" | grep -q 'running on thread 1' ||
         fail "$what: coop bt runner does not send to thread 1"
     section "$log" "bt all" >"$tmp/all"
-    for name in outer fresh wakee mutex-waiter queue-waiter deep sleeper; do
+    for name in outer fresh waker wakee mutex-waiter queue-waiter deep sleeper; do
         grep -q "^coroutine 0x[0-9a-f]* \"$name\"" "$tmp/all" ||
             fail "$what: coop bt -all misses $name"
     done

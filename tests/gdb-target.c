@@ -12,9 +12,16 @@
  *   queue-waiter   waiting     coop_queue_wait()
  *   mutex-waiter   waiting     coop_mutex_lock()
  *   wakee          woken       coop_yield() in wakee_fn(), woken by runner
+ *   waker          suspended   coop_yield() in waker_fn(), after waking wakee
  *   fresh          new         (never entered)
  *   finished       pooled      (returned)
  *   t2-blocked     running     read() on a pipe, on a second thread
+ *
+ * On the x86-64 asm backend, every coroutine here that yields does so
+ * through coop_yield()'s fast path (its frame saved at the call) except
+ * waker, whose coop_yield() takes core's slow path (it woke wakee), and
+ * outer enters runner through coop_enter()'s fast path.  "coop bt" must
+ * show the calls marked "check-gdb: NAME's line" at those lines.
  *
  * With the argument "abort" it calls abort() instead of returning from
  * gdb_target_stop(), for a kernel core dump.  The gdb_target_* variables
@@ -45,6 +52,7 @@ GDB_TARGET_HANDLE gdb_target_queue_waiter;
 GDB_TARGET_HANDLE gdb_target_outer;
 GDB_TARGET_HANDLE gdb_target_fresh;
 GDB_TARGET_HANDLE gdb_target_runner;
+GDB_TARGET_HANDLE gdb_target_waker;
 static int t2_pipe[2];
 static pthread_barrier_t t2_started;
 
@@ -83,7 +91,7 @@ NOINLINE void gdb_target_stop(void)
 NOINLINE static void sleeper_deep(int n)
 {
     sink += n;
-    coop_yield();
+    coop_yield(); /* check-gdb: sleeper's line */
     sink++;
 }
 
@@ -135,7 +143,15 @@ static void mutex_waiter_fn(void *opaque)
 static void wakee_fn(void *opaque)
 {
     (void)opaque;
-    coop_yield();
+    for (;;)        /* once for waker, once for runner */
+        coop_yield();
+}
+
+static void waker_fn(void *opaque)
+{
+    (void)opaque;
+    coop_wake(wakee);
+    coop_yield(); /* check-gdb: waker's line */
     sink++;
 }
 
@@ -150,7 +166,7 @@ static void runner_fn(void *opaque)
 static void outer_fn(void *opaque)
 {
     (void)opaque;
-    coop_enter(runner);
+    coop_enter(runner); /* check-gdb: outer's line */
     sink++;
 }
 
@@ -201,6 +217,8 @@ int main(int argc, char **argv)
     coop_enter(make("mutex-waiter", mutex_waiter_fn));
     wakee = make("wakee", wakee_fn);
     coop_enter(wakee);
+    gdb_target_waker = make("waker", waker_fn);
+    coop_enter(gdb_target_waker); /* wakee runs and yields again */
     gdb_target_fresh = make("fresh", noop_fn);
     runner = gdb_target_runner = make("runner", runner_fn);
     outer = gdb_target_outer = make("outer", outer_fn);
