@@ -309,12 +309,13 @@ COOP__PUBLIC(coop_enter)
 COOP__SYMBOL_END(coop_enter)
 
 /*
- * coop_yield(), fast path: taken when nothing in coop__slow is set and the
- * running coroutine woke nobody (so its caller, whether the fast
- * coop_enter's caller or core's enter loop, has nothing to do but go on).
- * Saves self as it is at this call (AT_CALL), clears its caller, makes
- * the caller current and resumes it.  Anything else (outside a coroutine,
- * woken ones pending) goes to coop__yield_slow().
+ * coop_yield(), fast path: taken when nothing in coop__slow is set and
+ * the caller goes on by itself: core's enter loop (it takes on whatever
+ * the coroutine woke), or the fast coop_enter's caller when the coroutine
+ * woke nobody.  Saves self as it is at this call (AT_CALL), clears its
+ * caller, makes the caller current and resumes it.  Anything else
+ * (outside a coroutine; woken ones that a fast coop_enter could not run)
+ * goes to coop__yield_slow().
  */
         .p2align 4
 COOP__PUBLIC(coop_yield)
@@ -323,14 +324,15 @@ COOP__PUBLIC(coop_yield)
         current_slot
         ldr     x0, [x9]                         /* self */
         cbz     x0, .Lyield_slow                 /* (a misuse: reported there) */
-        ldr     x11, [x0, #COOP__CO_WAKE_HEAD]   /* woke some: they run next */
-        ldrb    w12, [x0, #COOP__CO_STATE]       /* is_main: a misuse */
-        orr     x11, x11, x12
+        ldrb    w11, [x0, #COOP__CO_STATE]       /* is_main: a misuse */
         adrp    x12, coop__slow
         ldr     w12, [x12, #:lo12:coop__slow]
         orr     x11, x11, x12
         cbnz    x11, .Lyield_slow
         ldr     x1, [x0, #COOP__CO_CALLER]       /* to */
+        ldr     x11, [x0, #COOP__CO_WAKE_HEAD]
+        cbnz    x11, .Lyield_woke                /* woke some: who runs them? */
+.Lyield_go:
         str     xzr, [x0, #COOP__CO_CALLER]
         str     x1, [x9]                         /* current = to */
         save_frame x0, COOP__CO_CTX, COOP__FRAME_AT_CALL
@@ -339,8 +341,12 @@ COOP__PUBLIC(coop_yield)
         resume  x1, COOP__CO_CTX, yi
 
         fpcr_differs x1, 1, COOP__CO_CTX, yi
-.Lyield_slow:
+.Lyield_woke:
         cfi_at_entry
+        /* The enter loop runs them next; a fast coop_enter cannot. */
+        ldr     x11, [x1, #COOP__CO_CTX + COOP__FRAME_FLAGS]
+        tbz     x11, #1, .Lyield_go              /* not COOP__FRAME_IN_ENTER */
+.Lyield_slow:
         b       coop__yield_slow
         .cfi_endproc
 COOP__SYMBOL_END(coop_yield)

@@ -318,12 +318,13 @@ COOP__PUBLIC(coop_enter)
 COOP__SYMBOL_END(coop_enter)
 
 /*
- * coop_yield(), fast path: taken when nothing in coop__slow is set and the
- * running coroutine woke nobody (so its caller, whether the fast
- * coop_enter's caller or core's enter loop, has nothing to do but go on).
- * Saves self as it will be when this call returns (AT_CALL), clears its
- * caller, makes the caller current and jumps back into it.  Anything else
- * (outside a coroutine, woken ones pending) goes to coop__yield_slow().
+ * coop_yield(), fast path: taken when nothing in coop__slow is set and
+ * the caller goes on by itself: core's enter loop (it takes on whatever
+ * the coroutine woke), or the fast coop_enter's caller when the coroutine
+ * woke nobody.  Saves self as it will be when this call returns (AT_CALL),
+ * clears its caller, makes the caller current and jumps back into it.
+ * Anything else (outside a coroutine; woken ones that a fast coop_enter
+ * could not run) goes to coop__yield_slow().
  */
         .p2align 4
 COOP__PUBLIC(coop_yield)
@@ -333,13 +334,14 @@ COOP__PUBLIC(coop_yield)
         movq    %fs:(%rdx), %rdi                 /* self */
         testq   %rdi, %rdi
         jz      .Lyield_slow                     /* (a misuse: reported there) */
-        cmpq    $0, COOP__CO_WAKE_HEAD(%rdi)
-        jne     .Lyield_slow                     /* woke some: they run next */
         cmpb    $0, COOP__CO_STATE(%rdi)
         jne     .Lyield_slow                     /* is_main: a misuse */
         cmpl    $0, coop__slow(%rip)
         jne     .Lyield_slow
         movq    COOP__CO_CALLER(%rdi), %rsi      /* to */
+        cmpq    $0, COOP__CO_WAKE_HEAD(%rdi)
+        jne     .Lyield_woke                     /* woke some: who runs them? */
+.Lyield_go:
         movq    $0, COOP__CO_CALLER(%rdi)
         movq    %rsi, %fs:(%rdx)                 /* current = to */
         movq    (%rsp), %rcx                     /* where self resumes */
@@ -350,8 +352,12 @@ COOP__PUBLIC(coop_yield)
         notrack jmpq *COOP__CO_CTX + COOP__FRAME_RIP(%rsi)
 
         fp_differs %rdi, %rsi, DW_RSI, COOP__CO_CTX, yi
-.Lyield_slow:
+.Lyield_woke:
         cfi_at_entry
+        /* The enter loop runs them next; a fast coop_enter cannot. */
+        testb   $COOP__FRAME_IN_ENTER, COOP__CO_CTX + COOP__FRAME_FLAGS(%rsi)
+        jz      .Lyield_go
+.Lyield_slow:
         jmp     coop__yield_slow
         .cfi_endproc
 COOP__SYMBOL_END(coop_yield)

@@ -107,10 +107,12 @@ void coop__ctx_release(coop__ctx *ctx);
  * header provides the public coop_enter() and coop_yield() itself.  Each
  * handles the common case on its own -- nothing in coop__slow, a running
  * thread, a runnable coroutine (caller, waiting_on and the state word all
- * 0), and for coop_yield nothing woken -- by updating caller and the
- * current coroutine (coop__current_co) exactly as core would, and switching;
- * anything else it hands, untouched, to core's coop__enter_slow() or
- * coop__yield_slow() with the same arguments and return address.
+ * 0), and for coop_yield either nothing woken or a caller that is core's
+ * enter loop (which takes on the wake list after the switch) -- by
+ * updating caller and the current coroutine (coop__current_co) exactly as
+ * core would, and switching; anything else it hands, untouched, to core's
+ * coop__enter_slow() or coop__yield_slow() with the same arguments and
+ * return address.
  *
  * Such a backend may save the context of coop_enter()'s caller as it is
  * at that call, to be resumed by returning straight to the caller.  When
