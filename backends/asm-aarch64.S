@@ -76,6 +76,7 @@ name:
         .hidden coop__enter_slow
         .hidden coop__yield_slow
         .hidden coop__enter_resume
+        .hidden coop__handoff
 
 #define BTI_C hint #34          /* "bti c", a no-op on cores without BTI */
 
@@ -332,6 +333,7 @@ COOP__PUBLIC(coop_yield)
         ldr     x1, [x0, #COOP__CO_CALLER]       /* to */
         ldr     x11, [x0, #COOP__CO_WAKE_HEAD]
         cbnz    x11, .Lyield_woke                /* woke some: who runs them? */
+        str     x0, [x1, #COOP__CO_BACK]         /* to->back = self */
 .Lyield_go:
         str     xzr, [x0, #COOP__CO_CALLER]
         str     x1, [x9]                         /* current = to */
@@ -343,9 +345,21 @@ COOP__PUBLIC(coop_yield)
         fpcr_differs x1, 1, COOP__CO_CTX, yi
 .Lyield_woke:
         cfi_at_entry
-        /* The enter loop runs them next; a fast coop_enter cannot. */
+        /* A fast coop_enter cannot run them: the slow path.  Core's enter
+         * loop would, right after the switch: go to the first of them
+         * directly instead, as the loop would (coop__handoff). */
         ldr     x11, [x1, #COOP__CO_CTX + COOP__FRAME_FLAGS]
-        tbz     x11, #1, .Lyield_go              /* not COOP__FRAME_IN_ENTER */
+        tbnz    x11, #1, .Lyield_slow            /* COOP__FRAME_IN_ENTER */
+        stp     x0, x30, [sp, #-16]!             /* self, our return address */
+        .cfi_adjust_cfa_offset 16
+        .cfi_offset x30, -8
+        bl      coop__handoff                    /* -> the one to run */
+        mov     x1, x0                           /* to */
+        ldp     x0, x30, [sp], #16
+        .cfi_adjust_cfa_offset -16
+        .cfi_same_value x30
+        current_slot
+        b       .Lyield_go
 .Lyield_slow:
         b       coop__yield_slow
         .cfi_endproc

@@ -98,6 +98,7 @@ name:
         .hidden coop__enter_slow
         .hidden coop__yield_slow
         .hidden coop__enter_resume
+        .hidden coop__handoff
 
 /* DWARF register numbers. */
 #define DW_RSI 4
@@ -341,6 +342,7 @@ COOP__PUBLIC(coop_yield)
         movq    COOP__CO_CALLER(%rdi), %rsi      /* to */
         cmpq    $0, COOP__CO_WAKE_HEAD(%rdi)
         jne     .Lyield_woke                     /* woke some: who runs them? */
+        movq    %rdi, COOP__CO_BACK(%rsi)        /* to->back = self */
 .Lyield_go:
         movq    $0, COOP__CO_CALLER(%rdi)
         movq    %rsi, %fs:(%rdx)                 /* current = to */
@@ -354,9 +356,19 @@ COOP__PUBLIC(coop_yield)
         fp_differs %rdi, %rsi, DW_RSI, COOP__CO_CTX, yi
 .Lyield_woke:
         cfi_at_entry
-        /* The enter loop runs them next; a fast coop_enter cannot. */
+        /* A fast coop_enter cannot run them: the slow path.  Core's enter
+         * loop would, right after the switch: go to the first of them
+         * directly instead, as the loop would (coop__handoff). */
         testb   $COOP__FRAME_IN_ENTER, COOP__CO_CTX + COOP__FRAME_FLAGS(%rsi)
-        jz      .Lyield_go
+        jnz     .Lyield_slow
+        pushq   %rdi                             /* self; aligns the call */
+        .cfi_adjust_cfa_offset 8
+        call    coop__handoff                    /* -> the one to run */
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        movq    %rax, %rsi                       /* to */
+        movq    coop__current_co@gottpoff(%rip), %rdx
+        jmp     .Lyield_go
 .Lyield_slow:
         jmp     coop__yield_slow
         .cfi_endproc

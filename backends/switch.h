@@ -22,10 +22,12 @@
 #define COOP__CO_CALLER     0  /* coop_t *: who entered it; NULL: not entered */
 #define COOP__CO_WAITING_ON 8  /* pointer: asleep in a primitive              */
 #define COOP__CO_WAKE_HEAD 16  /* coop_t *: first of those it woke            */
-#define COOP__CO_STATE     32  /* 4 bytes, each a bool (is_main, pooled,
+#define COOP__CO_BACK      32  /* coop_t *: written by whoever switches back
+                                  to this one as its caller: itself          */
+#define COOP__CO_STATE     40  /* 4 bytes, each a bool (is_main, pooled,
                                   woken, spare): the word is 0 when it may be
                                   entered as far as these say               */
-#define COOP__CO_CTX       40  /* struct coop__ctx                            */
+#define COOP__CO_CTX       48  /* struct coop__ctx                            */
 
 /* Bits of coop__slow: a fast path that finds any set takes the slow one. */
 #define COOP__SLOW_HOOKS    1u /* a sanitizer runtime wants to hear of switches */
@@ -108,11 +110,13 @@ void coop__ctx_release(coop__ctx *ctx);
  * handles the common case on its own -- nothing in coop__slow, a running
  * thread, a runnable coroutine (caller, waiting_on and the state word all
  * 0), and for coop_yield either nothing woken or a caller that is core's
- * enter loop (which takes on the wake list after the switch) -- by
- * updating caller and the current coroutine (coop__current_co) exactly as
- * core would, and switching; anything else it hands, untouched, to core's
- * coop__enter_slow() or coop__yield_slow() with the same arguments and
- * return address.
+ * enter loop -- by updating caller, the caller's back and the current
+ * coroutine (coop__current_co) exactly as core would, and switching;
+ * anything else it hands, untouched, to core's coop__enter_slow() or
+ * coop__yield_slow() with the same arguments and return address.  When a
+ * coroutine whose caller is core's enter loop yields having woken some,
+ * coop__handoff(self) does the loop's bookkeeping and names the first of
+ * them, which the fast path switches to directly instead of to the loop.
  *
  * Such a backend may save the context of coop_enter()'s caller as it is
  * at that call, to be resumed by returning straight to the caller.  When
@@ -127,6 +131,7 @@ void coop__ctx_release(coop__ctx *ctx);
 void coop__enter_slow(coop_t *co);
 void coop__yield_slow(void);
 void coop__enter_resume(coop_t *self, coop_t *from, coop__action action);
+coop_t *coop__handoff(coop_t *self);
 #endif
 
 /* Provided by core: the body of every coroutine; never returns. */

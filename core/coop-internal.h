@@ -20,12 +20,14 @@ struct coop {
     coop_t     *caller;     /* who entered us; NULL when not entered        */
     const void *waiting_on; /* the queue/mutex/rwlock we sleep in, or NULL  */
     coop_queue_t wakes;     /* coroutines woken while we ran, in order      */
+    coop_t     *back;       /* set by who switched back to us as caller     */
     bool        is_main;    /* a thread's main-context handle               */
     bool        pooled;     /* finished, kept in a pool for reuse           */
     bool        woken;      /* on someone's wake-up list, not yet run       */
     bool        state_spare;/* 0: completes the state word of switch.h      */
     coop__ctx   ctx;        /* backend state                                */
 
+    coop_queue_t pending;   /* our enter loop's coroutines still to enter   */
     coop_t     *next;       /* link: pending, wake-up, wait or pool FIFO    */
     coop_t     *batch_next; /* link between batches in the pool reserve     */
     coop_t     *reg_prev;   /* links in the debuggers' registry             */
@@ -55,6 +57,7 @@ struct coop {
 COOP__CHECK_OFFSET(caller, COOP__CO_CALLER);
 COOP__CHECK_OFFSET(waiting_on, COOP__CO_WAITING_ON);
 COOP__CHECK_OFFSET(wakes.coop_head_, COOP__CO_WAKE_HEAD);
+COOP__CHECK_OFFSET(back, COOP__CO_BACK);
 COOP__CHECK_OFFSET(is_main, COOP__CO_STATE);
 COOP__CHECK_OFFSET(pooled, COOP__CO_STATE + 1);
 COOP__CHECK_OFFSET(woken, COOP__CO_STATE + 2);

@@ -161,6 +161,7 @@ void coop__coroutine_main(coop_t *co)
                       coop__label(co, label), co->locks_held);
         caller = co->caller;
         co->caller = NULL;
+        caller->back = co;
         coop__switch(co, caller, COOP__TERMINATE);
     }
 }
@@ -202,62 +203,78 @@ static inline void coop__check_runnable(const coop_t *co)
 /* ------------------------------------------------------------ enter loop */
 
 /*
- * The enter loop: enter each coroutine of pending in turn on behalf of
- * self, each one's own woken ones right after it.  With the sigsetjmp
- * backends the switch runs in this very frame; nothing in this frame runs
- * between a switch and the jump back into it, so no local can change in
- * between, and gcc's -Wclobbered warning (which cannot see that) is
- * silenced here.
+ * The enter loop: enter each coroutine of self->pending in turn on behalf
+ * of self, each one's own woken ones right after it.  Whoever switches
+ * back to self names itself in self->back: the coroutine entered, or one
+ * that a fast coop_yield() handed the CPU to directly (coop__handoff()).
+ * A macro so that, without fast paths, it runs in coop_enter()'s own frame
+ * (what debuggers show of an enterer, even in a stripped library).
+ */
+#define COOP__ENTER_LOOP(self)                                              \
+    do {                                                                    \
+        coop_t *to;                                                         \
+                                                                            \
+        while ((to = coop__fifo_pop(&(self)->pending)) != NULL) {           \
+            coop__action action;                                            \
+            coop_t *back;                                                   \
+                                                                            \
+            to->woken = false;                                              \
+            coop__check_runnable(to); /* entered or asleep meanwhile? */    \
+            to->caller = (self);                                            \
+            coop__set_current(to);                                          \
+            action = coop__switch((self), to, COOP__ENTER);                 \
+            coop__set_current(self);                                        \
+            back = (self)->back;                                            \
+            coop__fifo_prepend(&(self)->pending, &back->wakes);             \
+            if (action == COOP__TERMINATE)                                  \
+                coop__pool_put(coop__thread(), back);                       \
+        }                                                                   \
+    } while (0)
+
+/*
+ * With the sigsetjmp backends the switch runs in the frame of the loop;
+ * nothing in that frame runs between a switch and the jump back into it,
+ * so no local can change in between, and gcc's -Wclobbered warning (which
+ * cannot see that) is silenced for the functions that contain it.
  */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
 #endif
-static void coop__run(coop_t *self, coop_queue_t *pending)
-{
-    coop_t *to;
-
-    while ((to = coop__fifo_pop(pending)) != NULL) {
-        coop__action action;
-
-        to->woken = false;
-        coop__check_runnable(to); /* entered or put to sleep meanwhile? */
-        to->caller = self;
-        coop__set_current(to);
-        action = coop__switch(self, to, COOP__ENTER);
-        coop__set_current(self);
-        coop__fifo_prepend(pending, &to->wakes); /* to's woken run next */
-        if (action == COOP__TERMINATE)
-            coop__pool_put(coop__thread(), to);
-    }
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 /* With fast paths the backend defines coop_enter/coop_yield and comes
  * here for everything else; otherwise these are the public functions. */
 #ifdef COOP__BACKEND_FAST_PATHS
-#define COOP__ENTER_FULL coop__enter_slow
-#define COOP__YIELD_FULL coop__yield_slow
-#else
-#define COOP__ENTER_FULL coop_enter
-#define COOP__YIELD_FULL coop_yield
-#endif
+static void coop__run(coop_t *self)
+{
+    COOP__ENTER_LOOP(self);
+}
 
-void COOP__ENTER_FULL(coop_t *first)
+void coop__enter_slow(coop_t *first)
+#else
+void coop_enter(coop_t *first)
+#endif
 {
     coop_t *self = coop__current_before_switch();
-    coop_queue_t pending = COOP_QUEUE_INITIALIZER(pending);
 
     if (coop__unlikely(!self))
         self = &coop__thread()->main;
     if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
         coop__overflow_thread_prepare(coop__thread());
     coop__check_runnable(first);
-    coop__fifo_push(&pending, first);
-    coop__run(self, &pending);
+    coop__fifo_push(&self->pending, first); /* empty: self is not in a loop */
+#ifdef COOP__BACKEND_FAST_PATHS
+    coop__run(self);
+#else
+    COOP__ENTER_LOOP(self);
+#endif
 }
+
+#ifdef COOP__BACKEND_FAST_PATHS
+#define COOP__YIELD_FULL coop__yield_slow
+#else
+#define COOP__YIELD_FULL coop_yield
+#endif
 
 void COOP__YIELD_FULL(void)
 {
@@ -268,6 +285,7 @@ void COOP__YIELD_FULL(void)
         coop__die("coop_yield() called outside a coroutine");
     to = self->caller;
     self->caller = NULL;
+    to->back = self;
     coop__switch(self, to, COOP__YIELD);
 }
 
@@ -276,15 +294,34 @@ void COOP__YIELD_FULL(void)
  * on self's stack, as the enter loop would have. */
 void coop__enter_resume(coop_t *self, coop_t *from, coop__action action)
 {
-    coop_queue_t pending = from->wakes;
-
     coop__set_current(self);
-    from->wakes.coop_head_ = from->wakes.coop_tail_ = NULL;
+    coop__fifo_prepend(&self->pending, &from->wakes);
     if (action == COOP__TERMINATE)
         coop__pool_put(coop__thread(), from);
-    if (pending.coop_head_)
-        coop__run(self, &pending);
+    if (self->pending.coop_head_)
+        coop__run(self);
 }
+
+/* self yields having woken some, and its caller runs core's enter loop:
+ * do what that loop would do after the switch and before the next one,
+ * and name the coroutine to switch to instead of the loop. */
+coop_t *coop__handoff(coop_t *self)
+{
+    coop_t *loop = self->caller;
+    coop_t *to;
+
+    coop__fifo_prepend(&loop->pending, &self->wakes);
+    to = coop__fifo_pop(&loop->pending); /* the first self woke */
+    to->woken = false;
+    coop__check_runnable(to);
+    to->caller = loop;
+    self->caller = NULL;
+    return to;
+}
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
 #endif
 
 void coop_wake(coop_t *co)
