@@ -68,12 +68,9 @@ void coop__destroy(coop_t *co)
     coop__stack_unmap(&stack);
 }
 
-coop_t *coop_create(coop_fn fn, void *opaque)
-{
-    return coop_create_attr(NULL, fn, opaque);
-}
-
-coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
+/* Both public creators, without a call (through the PLT) between them. */
+static inline __attribute__((always_inline)) coop_t *
+coop__create(const coop_attr_t *attr, coop_fn fn, void *opaque)
 {
     struct coop__thread *t;
     size_t usable;
@@ -108,6 +105,16 @@ coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
         co->name[COOP__NAME_MAX - 1] = '\0';
     }
     return co;
+}
+
+coop_t *coop_create(coop_fn fn, void *opaque)
+{
+    return coop__create(NULL, fn, opaque);
+}
+
+coop_t *coop_create_attr(const coop_attr_t *attr, coop_fn fn, void *opaque)
+{
+    return coop__create(attr, fn, opaque);
 }
 
 /* ------------------------------------------------------------ switching */
