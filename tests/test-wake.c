@@ -283,6 +283,123 @@ START_TEST(test_wake_chain_inside_small_coroutine)
 }
 END_TEST
 
+/* -------------------------------------------------- who comes back, and how */
+
+/*
+ * X wakes W1 and yields; W1 wakes W2 and yields; W2 finishes.  W1's yield
+ * may hand the CPU straight to W2 (its caller runs the enter loop): the
+ * one that finishes is W2, and it alone must go to the pool, while W1
+ * stays suspended and resumable.
+ */
+struct backs {
+    coop_t *x, *w1, *w2;
+    struct wlog log;
+};
+
+static void backs_w2(void *opaque)
+{
+    struct backs *b = opaque;
+
+    note(&b->log, '2');
+}
+
+static void backs_w1(void *opaque)
+{
+    struct backs *b = opaque;
+
+    note(&b->log, '1');
+    coop_wake(b->w2);
+    coop_yield();
+    note(&b->log, 'r'); /* resumed later by the test */
+}
+
+static void backs_x(void *opaque)
+{
+    struct backs *b = opaque;
+
+    note(&b->log, 'X');
+    coop_wake(b->w1);
+    coop_yield();
+    note(&b->log, 'x');
+}
+
+START_TEST(test_finish_after_handoff_pools_the_finisher)
+{
+    struct backs b;
+    size_t pooled;
+
+    memset(&b, 0, sizeof(b));
+    coop_pool_drain();
+    b.x = coop_create(backs_x, &b);
+    b.w1 = coop_create(backs_w1, &b);
+    b.w2 = coop_create(backs_w2, &b);
+    ck_assert_ptr_nonnull(b.x);
+    ck_assert_ptr_nonnull(b.w1);
+    ck_assert_ptr_nonnull(b.w2);
+    pooled = coop_pool_size();
+
+    coop_enter(b.x);
+    ck_assert_str_eq(b.log.s, "X12");
+    ck_assert_uint_eq(coop_pool_size(), pooled + 1); /* W2, only */
+    ck_assert(!coop_entered(b.x));
+    ck_assert(!coop_entered(b.w1));
+    ck_assert_ptr_eq(coop_create(coop_test_noop, NULL), b.w2); /* reused */
+
+    coop_enter(b.w1);
+    ck_assert_str_eq(b.log.s, "X12r");
+    coop_enter(b.x);
+    ck_assert_str_eq(b.log.s, "X12rx");
+}
+END_TEST
+
+/* A coroutine handed the CPU by another's yield sees its enterer as the
+ * one that runs the loop, and yields back there. */
+static void chain_self_check(void *opaque)
+{
+    struct wlog *w = opaque;
+
+    note(w, 'c');
+    if (coop_self() != w->c)
+        note(w, '?');
+}
+
+static void chain_b(void *opaque)
+{
+    struct wlog *w = opaque;
+
+    note(w, 'b');
+    coop_wake(w->c);
+    coop_yield(); /* C runs next, in our place */
+    note(w, 'B');
+}
+
+static void chain_a(void *opaque)
+{
+    struct wlog *w = opaque;
+
+    note(w, 'a');
+    coop_wake(w->b);
+    coop_yield();
+    note(w, 'A');
+}
+
+START_TEST(test_handoff_keeps_self_and_order)
+{
+    struct wlog w;
+
+    memset(&w, 0, sizeof(w));
+    w.a = coop_create(chain_a, &w);
+    w.b = coop_create(chain_b, &w);
+    w.c = coop_create(chain_self_check, &w);
+    coop_enter(w.a);
+    ck_assert_str_eq(w.s, "abc");
+    ck_assert(!coop_in_coroutine());
+    coop_enter(w.b);
+    coop_enter(w.a);
+    ck_assert_str_eq(w.s, "abcBA");
+}
+END_TEST
+
 Suite *wake_suite(void)
 {
     Suite *s = suite_create("wake");
@@ -297,6 +414,10 @@ Suite *wake_suite(void)
 
     tc = coop_test_tcase(s, "finish");
     tcase_add_test(tc, test_woken_runs_when_waker_finishes);
+
+    tc = coop_test_tcase(s, "handoff");
+    tcase_add_test(tc, test_finish_after_handoff_pools_the_finisher);
+    tcase_add_test(tc, test_handoff_keeps_self_and_order);
 
     tc = coop_test_tcase(s, "chain");
     tcase_add_test(tc, test_wake_chain_25000_steps_constant_stack);
