@@ -86,10 +86,14 @@
 name:
 #define COOP__SYMBOL_END(name) .size name, . - name
 /* An exported function of the API (the version script gives it its
- * version). */
+ * version), and a hidden alias core calls without the PLT (switch.h). */
 #define COOP__PUBLIC(name)                                                    \
         .globl name;                                                          \
         .type name, %function;                                                \
+        .globl coop__##name##_direct;                                         \
+        .hidden coop__##name##_direct;                                        \
+        .type coop__##name##_direct, %function;                               \
+coop__##name##_direct:                                                        \
 name:
 
 /* What core gives the fast paths (switch.h); hidden, reached directly. */

@@ -128,6 +128,10 @@ void coop__ctx_release(coop__ctx *ctx);
  * and returns to that caller.
  */
 #ifdef COOP__BACKEND_FAST_PATHS
+/* The backend's coop_enter/coop_yield under hidden names, for core's own
+ * calls (no PLT). */
+void coop__coop_enter_direct(coop_t *co);
+void coop__coop_yield_direct(void);
 void coop__enter_slow(coop_t *co);
 void coop__yield_slow(void);
 void coop__enter_resume(coop_t *self, coop_t *from, coop__action action);

@@ -337,7 +337,11 @@ void coop_wake(coop_t *co)
     char label[COOP__LABEL_MAX];
 
     if (!self || self->is_main) {
+#ifdef COOP__BACKEND_FAST_PATHS
+        coop__coop_enter_direct(co);
+#else
         coop_enter(co);
+#endif
         return;
     }
     if (coop__unlikely(co == self))
@@ -361,7 +365,11 @@ coop_t *coop__self_for_blocking(const char *call)
 void coop__sleep(coop_t *self, const void *on)
 {
     self->waiting_on = on;
+#ifdef COOP__BACKEND_FAST_PATHS
+    coop__coop_yield_direct();
+#else
     coop_yield();
+#endif
 }
 
 void coop__wake_waiter(coop_t *co)
