@@ -3,9 +3,11 @@
  * Coroutine lifecycle: create, the enter loop, yield, wake, finish.
  *
  * Every coroutine that runs has a caller: the context whose coop_enter()
- * (or wake-up list) started it, and to which it yields.  coop_enter() keeps
+ * (or wake-up list) started it, and to which it yields.  The enterer keeps
  * a pending list: the coroutine it was asked to run, then whatever that one
- * woke while it ran, depth first.
+ * woke while it ran, depth first.  With a backend's fast paths (switch.h)
+ * the common cases never come here: a plain enter and yield switch in
+ * assembly, and a yield that woke some goes straight to the first of them.
  */
 #include "config.h"
 
