@@ -45,9 +45,9 @@ static coop_t *coop__new(size_t usable)
     if (!co)
         return NULL;
     /* Fresh anonymous pages are zero: every field starts cleared. */
+    coop__hooks_stack_made(co, stack_lo, co);
     co->stack = stack;
     co->stack_size = usable;
-    coop__hooks_stack_made(co, stack_lo, co);
     if (coop__ctx_make(&co->ctx, stack_lo,
                        (size_t)((char *)co - (char *)stack_lo), co) != 0) {
         int err = errno; /* the backend's reason */

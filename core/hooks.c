@@ -6,6 +6,9 @@
 #ifdef HAVE_VALGRIND_VALGRIND_H
 #include <valgrind/valgrind.h>
 #endif
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+#include <valgrind/memcheck.h>
+#endif
 
 #include "coop-internal.h"
 #include "hooks.h"
@@ -60,6 +63,13 @@ __attribute__((constructor)) static void coop__hooks_setup(void)
 
 void coop__hooks_stack_made(coop_t *co, void *lo, void *hi)
 {
+#ifdef HAVE_VALGRIND_MEMCHECK_H
+    /* A reused stack slot: memcheck still sees the dead frames of the
+     * stack that was there, perhaps where this header now lies, and does
+     * not know that MADV_DONTNEED zeroed them.  First, before any write. */
+    VALGRIND_MAKE_MEM_DEFINED(co, sizeof(*co));
+    VALGRIND_MAKE_MEM_UNDEFINED(lo, (size_t)((char *)hi - (char *)lo));
+#endif
     co->stack_lo = lo;
 #ifdef HAVE_VALGRIND_VALGRIND_H
     co->valgrind_stack_id = VALGRIND_STACK_REGISTER(lo, hi);
