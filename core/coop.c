@@ -199,9 +199,9 @@ void coop__not_runnable(const coop_t *co)
               coop__label(co, label));
 }
 
-/* The one runnable check of coop_enter(), coop_wake() and the enter loop
- * (the backends' fast paths test the same fields, see switch.h): co must
- * be a suspended or new coroutine, sleeping in no primitive. */
+/* The one runnable check of coop_enter() and coop_wake() (the backends'
+ * fast paths test the same fields, see switch.h): co must be a suspended
+ * or new coroutine, sleeping in no primitive. */
 static inline void coop__check_runnable(const coop_t *co)
 {
     if (coop__unlikely(co->caller || co->waiting_on || co->is_main ||
@@ -209,26 +209,34 @@ static inline void coop__check_runnable(const coop_t *co)
         coop__not_runnable(co);
 }
 
+/* A coroutine that passed coop__check_runnable() when it was entered or
+ * woken, about to run: only being entered or put to sleep meanwhile can
+ * have changed that (a woken one cannot finish, nor become a main). */
+static inline void coop__check_still_runnable(const coop_t *co)
+{
+    if (coop__unlikely(co->caller || co->waiting_on))
+        coop__not_runnable(co);
+}
+
 /* ------------------------------------------------------------ enter loop */
 
 /*
- * The enter loop: enter each coroutine of self->pending in turn on behalf
- * of self, each one's own woken ones right after it.  Whoever switches
+ * The enter loop: enter first (unless NULL), then each coroutine of
+ * self->pending in turn on behalf of self, each one's own woken ones right
+ * after it.  Whoever switches
  * back to self names itself in self->back: the coroutine entered, or one
  * that a fast coop_yield() handed the CPU to directly (coop__handoff()).
  * A macro so that, without fast paths, it runs in coop_enter()'s own frame
  * (what debuggers show of an enterer, even in a stripped library).
  */
-#define COOP__ENTER_LOOP(self)                                              \
+#define COOP__ENTER_LOOP(self, first)                                       \
     do {                                                                    \
-        coop_t *to;                                                         \
+        coop_t *to = (first) ? (first) : coop__next_pending(self);          \
                                                                             \
-        while ((to = coop__fifo_pop(&(self)->pending)) != NULL) {           \
+        while (to) {                                                        \
             coop__action action;                                            \
             coop_t *back;                                                   \
                                                                             \
-            to->woken = false;                                              \
-            coop__check_runnable(to); /* entered or asleep meanwhile? */    \
             to->caller = (self);                                            \
             coop__set_current(to);                                          \
             action = coop__switch((self), to, COOP__ENTER);                 \
@@ -237,8 +245,21 @@ static inline void coop__check_runnable(const coop_t *co)
             coop__fifo_prepend(&(self)->pending, &back->wakes);             \
             if (action == COOP__TERMINATE)                                  \
                 coop__pool_put(coop__thread(), back);                       \
+            to = coop__next_pending(self);                                  \
         }                                                                   \
     } while (0)
+
+/* The next coroutine of self's pending list, ready to be entered. */
+static inline coop_t *coop__next_pending(coop_t *self)
+{
+    coop_t *to = coop__fifo_pop(&self->pending);
+
+    if (to) {
+        to->woken = false;
+        coop__check_still_runnable(to);
+    }
+    return to;
+}
 
 /*
  * With the sigsetjmp backends the switch runs in the frame of the loop;
@@ -254,9 +275,9 @@ static inline void coop__check_runnable(const coop_t *co)
 /* With fast paths the backend defines coop_enter/coop_yield and comes
  * here for everything else; otherwise these are the public functions. */
 #ifdef COOP__BACKEND_FAST_PATHS
-static void coop__run(coop_t *self)
+static void coop__run(coop_t *self, coop_t *first)
 {
-    COOP__ENTER_LOOP(self);
+    COOP__ENTER_LOOP(self, first);
 }
 
 void coop__enter_slow(coop_t *first)
@@ -271,11 +292,10 @@ void coop_enter(coop_t *first)
     if (coop__unlikely(__atomic_load_n(&coop__overflow_armed, __ATOMIC_RELAXED)))
         coop__overflow_thread_prepare(coop__thread());
     coop__check_runnable(first);
-    coop__fifo_push(&self->pending, first); /* empty: self is not in a loop */
 #ifdef COOP__BACKEND_FAST_PATHS
-    coop__run(self);
+    coop__run(self, first);
 #else
-    COOP__ENTER_LOOP(self);
+    COOP__ENTER_LOOP(self, first);
 #endif
 }
 
@@ -308,7 +328,7 @@ void coop__enter_resume(coop_t *self, coop_t *from, coop__action action)
     if (action == COOP__TERMINATE)
         coop__pool_put(coop__thread(), from);
     if (self->pending.coop_head_)
-        coop__run(self);
+        coop__run(self, NULL);
 }
 
 /* self yields having woken some, and its caller runs core's enter loop:
@@ -322,7 +342,7 @@ coop_t *coop__handoff(coop_t *self)
     coop__fifo_prepend(&loop->pending, &self->wakes);
     to = coop__fifo_pop(&loop->pending); /* the first self woke */
     to->woken = false;
-    coop__check_runnable(to);
+    coop__check_still_runnable(to);
     to->caller = loop;
     self->caller = NULL;
     return to;
