@@ -56,31 +56,8 @@
 
 #if defined(__aarch64__)
 
-/* A hidden function symbol: .globl for asm.c and asm.h, never exported. */
-#define COOP__SYMBOL(name)                                                    \
-        .globl name;                                                          \
-        .hidden name;                                                         \
-        .type name, %function;                                                \
-name:
-#define COOP__SYMBOL_END(name) .size name, . - name
-/* An exported function of the API (the version script gives it its
- * version), and a hidden alias core calls without the PLT (switch.h). */
-#define COOP__PUBLIC(name)                                                    \
-        .globl name;                                                          \
-        .type name, %function;                                                \
-        .globl coop__##name##_direct;                                         \
-        .hidden coop__##name##_direct;                                        \
-        .type coop__##name##_direct, %function;                               \
-coop__##name##_direct:                                                        \
-name:
-
-/* What core gives the fast paths (switch.h); hidden, reached directly. */
-        .hidden coop__slow
-        .hidden coop__current_co
-        .hidden coop__enter_slow
-        .hidden coop__yield_slow
-        .hidden coop__enter_resume
-        .hidden coop__handoff
+/* COOP__SYMBOL, COOP__PUBLIC; the core symbols reached directly. */
+#include "asm-symbols.h"
 
 #define BTI_C hint #34          /* "bti c", a no-op on cores without BTI */
 

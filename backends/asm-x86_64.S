@@ -78,31 +78,8 @@
 
 #if defined(__x86_64__)
 
-/* A hidden function symbol: .globl for asm.c and asm.h, never exported. */
-#define COOP__SYMBOL(name)                                                    \
-        .globl name;                                                          \
-        .hidden name;                                                         \
-        .type name, %function;                                                \
-name:
-#define COOP__SYMBOL_END(name) .size name, . - name
-/* An exported function of the API (the version script gives it its
- * version), and a hidden alias core calls without the PLT (switch.h). */
-#define COOP__PUBLIC(name)                                                    \
-        .globl name;                                                          \
-        .type name, %function;                                                \
-        .globl coop__##name##_direct;                                         \
-        .hidden coop__##name##_direct;                                        \
-        .type coop__##name##_direct, %function;                               \
-coop__##name##_direct:                                                        \
-name:
-
-/* What core gives the fast paths (switch.h); hidden, reached directly. */
-        .hidden coop__slow
-        .hidden coop__current_co
-        .hidden coop__enter_slow
-        .hidden coop__yield_slow
-        .hidden coop__enter_resume
-        .hidden coop__handoff
+/* COOP__SYMBOL, COOP__PUBLIC; the core symbols reached directly. */
+#include "asm-symbols.h"
 
 /* DWARF register numbers. */
 #define DW_RSI 4
@@ -146,10 +123,10 @@ name:
         .endm
 
 /*
- * save_frame f, sp, pc, flags: save the running context into the frame at
- * f (an expression such as COOP__CO_CTX(%rsi)... given as base register
- * and bias): callee-saved registers, FP control state, sp and pc as the
- * stack pointer and resume address, and flags.
+ * save_frame base, bias, sp, pc, flags: save the running context into the
+ * frame at base + bias (bias: COOP__CO_CTX when base points at the struct
+ * coop): callee-saved registers, FP control state, sp and pc as the stack
+ * pointer and resume address, and flags.
  */
         .macro  save_frame base, bias, sp, pc, flags
         stmxcsr \bias + COOP__FRAME_MXCSR(\base) /* slow: first, used last */
