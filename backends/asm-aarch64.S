@@ -239,7 +239,7 @@ COOP__SYMBOL(coop__asm_switch)
         /* As if to's caller had called coop__enter_resume(to, from, action)
          * instead of coop_enter(): its return address back in x30. */
         mov     x30, x16
-        .cfi_same_value x30
+        cfi_at_entry                             /* to's registers are live */
         mov     x9, x0
         sub     x0, x1, #COOP__CO_CTX            /* to's coroutine: the enterer */
         sub     x1, x9, #COOP__CO_CTX            /* from's */

@@ -243,8 +243,7 @@ COOP__SYMBOL(coop__asm_switch)
         /* As if to's caller had called coop__enter_resume(to, from, action)
          * instead of coop_enter(): its return address back on its stack. */
         pushq   COOP__FRAME_RIP(%rsi)
-        .cfi_def_cfa %rsp, 8
-        .cfi_offset %rip, -8
+        cfi_at_entry                             /* to's registers are live */
         movl    %eax, %edx                       /* action */
         movq    %rsi, %rax
         leaq    -COOP__CO_CTX(%rdi), %rsi        /* from's coroutine */

@@ -98,6 +98,17 @@ coop__ctx_switch(coop__ctx *from, coop__ctx *to, coop__action action)
     return (coop__action)a;
 }
 
+/* A direct hand-off (switch.h) starts a new or reused coroutine from a
+ * coroutine, not from its enterer: give it the enterer's control state,
+ * which the switch would otherwise have left in place. */
+static inline void coop__ctx_adopt_fresh(coop__ctx *to, const coop__ctx *enterer)
+{
+    if (to->mxcsr & COOP__FRAME_FRESH) {
+        to->mxcsr = enterer->mxcsr;
+        to->x87cw = enterer->x87cw;
+    }
+}
+
 #elif defined(__aarch64__)
 
 /* asm-aarch64.S defines coop_enter() and coop_yield() (switch.h). */
@@ -160,6 +171,13 @@ coop__ctx_switch(coop__ctx *from, coop__ctx *to, coop__action action)
                        "v23", "v24", "v25", "v26", "v27", "v28", "v29",
                        "v30", "v31", "cc", "memory");
     return (coop__action)x2;
+}
+
+/* As on x86-64: a direct hand-off gives a new coroutine its enterer's FPCR. */
+static inline void coop__ctx_adopt_fresh(coop__ctx *to, const coop__ctx *enterer)
+{
+    if (to->fpcr >> COOP__FRAME_FRESH_BIT)
+        to->fpcr = enterer->fpcr;
 }
 
 #else

@@ -116,7 +116,10 @@ void coop__ctx_release(coop__ctx *ctx);
  * coop__yield_slow() with the same arguments and return address.  When a
  * coroutine whose caller is core's enter loop yields having woken some,
  * coop__handoff(self) does the loop's bookkeeping and names the first of
- * them, which the fast path switches to directly instead of to the loop.
+ * them, which the fast path switches to directly instead of to the loop;
+ * such a backend also provides coop__ctx_adopt_fresh(to, enterer), which
+ * gives a new or reused to the control state of the enterer (the loop)
+ * that it would have carried over had the loop switched to it.
  *
  * Such a backend may save the context of coop_enter()'s caller as it is
  * at that call, to be resumed by returning straight to the caller.  When

@@ -344,6 +344,7 @@ coop_t *coop__handoff(coop_t *self)
     to->woken = false;
     coop__check_still_runnable(to);
     to->caller = loop;
+    coop__ctx_adopt_fresh(&to->ctx, &loop->ctx);
     self->caller = NULL;
     return to;
 }

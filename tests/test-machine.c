@@ -147,6 +147,72 @@ START_TEST(test_nested_coroutine_starts_with_enterer_rounding)
 END_TEST
 
 /*
+ * A coroutine woken by one that runs under core's enter loop may be
+ * switched to straight from its waker (a direct hand-off); new or reused,
+ * it must still start with the mode of the loop that enters it, not the
+ * waker's.  main enters A; A wakes B and yields, so main's enter runs B;
+ * B sets its own mode, wakes a not-yet-started C and yields.
+ */
+struct handoff_rounding {
+    coop_t *b, *c;
+    int c_first, b_after;
+};
+
+static void handoff_wakes_b(void *opaque)
+{
+    struct handoff_rounding *h = opaque;
+
+    coop_wake(h->b);
+    coop_yield();
+}
+
+static void handoff_b_wakes_c(void *opaque)
+{
+    struct handoff_rounding *h = opaque;
+
+    fesetround(FE_UPWARD);
+    coop_wake(h->c);
+    coop_yield();
+    h->b_after = fegetround();
+}
+
+START_TEST(test_handed_off_coroutine_starts_with_loop_rounding)
+{
+    int reuse;
+
+    for (reuse = 0; reuse < 2; reuse++) {
+        struct handoff_rounding h = { NULL, NULL, -1, -1 };
+        coop_t *a;
+
+        coop_pool_drain();
+        if (reuse) { /* leave one in the pool for C, finished under UPWARD */
+            coop_t *spent = coop_create(set_upward_and_finish, NULL);
+
+            ck_assert_ptr_nonnull(spent);
+            coop_enter(spent);
+            ck_assert_uint_eq(coop_pool_size(), 1);
+        }
+        h.c = coop_create(record_rounding, &h.c_first);
+        a = coop_create(handoff_wakes_b, &h);
+        h.b = coop_create(handoff_b_wakes_c, &h);
+        ck_assert_ptr_nonnull(h.c);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(h.b);
+
+        fesetround(FE_DOWNWARD);
+        coop_enter(a);
+        ck_assert_int_eq(h.c_first, FE_DOWNWARD); /* the loop's, not B's */
+        ck_assert_int_eq(fegetround(), FE_DOWNWARD);
+        coop_enter(a);
+        coop_enter(h.b);
+        ck_assert_int_eq(h.b_after, FE_UPWARD);   /* B kept its own */
+        ck_assert_int_eq(fegetround(), FE_DOWNWARD);
+        restore_rounding();
+    }
+}
+END_TEST
+
+/*
  * The raw control registers, beyond what fenv shows.  x86-64: MXCSR
  * without its sticky flags (bits 0-5), and the x87 control word; aarch64:
  * FPCR (it holds no sticky flags).
@@ -947,6 +1013,7 @@ Suite *machine_suite(void)
     tcase_add_test(tc, test_new_coroutine_starts_with_enterer_rounding);
     tcase_add_test(tc, test_pooled_coroutine_starts_with_enterer_rounding);
     tcase_add_test(tc, test_nested_coroutine_starts_with_enterer_rounding);
+    tcase_add_test(tc, test_handed_off_coroutine_starts_with_loop_rounding);
     tcase_add_test(tc, test_fp_control_registers_belong_to_coroutine);
     tcase_add_test(tc, test_fp_control_registers_inherited_by_new_and_pooled);
 
