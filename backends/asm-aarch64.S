@@ -277,6 +277,8 @@ COOP__PUBLIC(coop_enter)
         orr     x11, x11, x12
         cbnz    x11, .Lenter_slow
         str     x1, [x0, #COOP__CO_CALLER]       /* co->caller = self */
+        ldr     x10, [x1, #COOP__CO_HOME]
+        str     x10, [x0, #COOP__CO_HOME]        /* co->home = self->home */
         str     x0, [x9]                         /* current = co */
         save_frame x1, COOP__CO_CTX, (COOP__FRAME_AT_CALL | COOP__FRAME_IN_ENTER)
         load_frame x0, 0, COOP__CO_CTX, en
@@ -306,7 +308,7 @@ COOP__PUBLIC(coop_yield)
         current_slot
         ldr     x0, [x9]                         /* self */
         cbz     x0, .Lyield_slow                 /* (a misuse: reported there) */
-        ldrb    w11, [x0, #COOP__CO_STATE]       /* is_main: a misuse */
+        ldr     w11, [x0, #COOP__CO_STATE]       /* is_main: a misuse; scheduled */
         adrp    x12, coop__slow
         ldr     w12, [x12, #:lo12:coop__slow]
         orr     x11, x11, x12

@@ -283,6 +283,8 @@ COOP__PUBLIC(coop_enter)
         cmpl    $0, coop__slow(%rip)
         jne     .Lenter_slow                     /* hooks, overflow handler */
         movq    %rsi, COOP__CO_CALLER(%rdi)      /* co->caller = self */
+        movq    COOP__CO_HOME(%rsi), %rax
+        movq    %rax, COOP__CO_HOME(%rdi)        /* co->home = self->home */
         movq    %rdi, %fs:(%rdx)                 /* current = co */
         movq    (%rsp), %rcx                     /* where self resumes */
         leaq    8(%rsp), %r8                     /* and its sp, once returned */
@@ -315,8 +317,8 @@ COOP__PUBLIC(coop_yield)
         movq    %fs:(%rdx), %rdi                 /* self */
         testq   %rdi, %rdi
         jz      .Lyield_slow                     /* (a misuse: reported there) */
-        cmpb    $0, COOP__CO_STATE(%rdi)
-        jne     .Lyield_slow                     /* is_main: a misuse */
+        cmpl    $0, COOP__CO_STATE(%rdi)
+        jne     .Lyield_slow                     /* is_main: a misuse; scheduled */
         cmpl    $0, coop__slow(%rip)
         jne     .Lyield_slow
         movq    COOP__CO_CALLER(%rdi), %rsi      /* to */

@@ -25,9 +25,12 @@
 #define COOP__CO_BACK      32  /* coop_t *: written by whoever switches back
                                   to this one as its caller: itself          */
 #define COOP__CO_STATE     40  /* 4 bytes, each a bool (is_main, pooled,
-                                  woken, spare): the word is 0 when it may be
-                                  entered as far as these say               */
-#define COOP__CO_CTX       48  /* struct coop__ctx                            */
+                                  woken, scheduled): the word is 0 when it may
+                                  be entered as far as these say, and 0 in a
+                                  running coroutine that may yield fast      */
+#define COOP__CO_HOME      48  /* pointer: the thread that last entered it;
+                                  an enter copies the enterer's             */
+#define COOP__CO_CTX       56  /* struct coop__ctx                            */
 
 /* Bits of coop__slow: a fast path that finds any set takes the slow one. */
 #define COOP__SLOW_HOOKS    1u /* a sanitizer runtime wants to hear of switches */

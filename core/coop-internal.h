@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coop.h"
 #include "stack.h"
@@ -15,6 +16,22 @@
 #define coop__likely(x)   __builtin_expect(!!(x), 1)
 #define coop__unlikely(x) __builtin_expect(!!(x), 0)
 
+struct coop_loop;
+
+/* A coroutine's sleep or descriptor wait in its thread's loop (loop.c). */
+struct coop__loop_wait {
+    struct coop_loop *loop;   /* where it waits                           */
+    int64_t     deadline;     /* CLOCK_MONOTONIC ns; -1: none             */
+    uint64_t    seq;          /* equal deadlines: the earlier sleep first */
+    size_t      heap_at;      /* 1 + index in the loop's timer heap; 0    */
+    int         fd;           /* -1: a sleep                              */
+    short       events, revents;
+    int         err;          /* 0, or EINTR                              */
+    unsigned char state;      /* COOP__WAIT_* (atomic: coop_interrupt)    */
+    unsigned char intr_queued;/* on the loop's interrupt list (atomic)    */
+    coop_t     *intr_next;
+};
+
 struct coop {
     /* Read by the backends' fast paths at the offsets switch.h gives. */
     coop_t     *caller;     /* who entered us; NULL when not entered        */
@@ -24,7 +41,8 @@ struct coop {
     bool        is_main;    /* a thread's main-context handle               */
     bool        pooled;     /* finished, kept in a pool for reuse           */
     bool        woken;      /* on someone's wake-up list, not yet run       */
-    bool        state_spare;/* 0: completes the state word of switch.h      */
+    bool        scheduled;  /* in a loop's schedule, not yet entered (atomic) */
+    struct coop__thread *home; /* the thread that last entered us           */
     coop__ctx   ctx;        /* backend state                                */
 
     coop_queue_t pending;   /* our enter loop's coroutines still to enter   */
@@ -49,6 +67,10 @@ struct coop {
     void       *tsan_fiber;
     unsigned    valgrind_stack_id;
     char        name[COOP__NAME_MAX];
+    /* for loops (loop.c) */
+    struct coop__loop_wait wait;
+    coop_t     *sched_next; /* link in a loop's schedule list (atomic)      */
+    struct coop_loop *hop_to; /* scheduled there while running: after yield */
 };
 
 #define COOP__CHECK_OFFSET(field, off)                                      \
@@ -61,7 +83,8 @@ COOP__CHECK_OFFSET(back, COOP__CO_BACK);
 COOP__CHECK_OFFSET(is_main, COOP__CO_STATE);
 COOP__CHECK_OFFSET(pooled, COOP__CO_STATE + 1);
 COOP__CHECK_OFFSET(woken, COOP__CO_STATE + 2);
-COOP__CHECK_OFFSET(state_spare, COOP__CO_STATE + 3);
+COOP__CHECK_OFFSET(scheduled, COOP__CO_STATE + 3);
+COOP__CHECK_OFFSET(home, COOP__CO_HOME);
 COOP__CHECK_OFFSET(ctx, COOP__CO_CTX);
 
 /* The coroutine a backend's context belongs to. */
@@ -81,6 +104,7 @@ struct coop__thread {
     size_t  releases;       /* coroutines put in the pool, ever             */
     void   *altstack;       /* signal stack we installed for overflows      */
     bool    altstack_ready; /* this thread has an alternate signal stack    */
+    struct coop_loop *loop; /* made on first use; read by others (atomic)   */
 };
 
 /* thread.c: thread-local storage.  Each accessor is a real call so no caller
@@ -140,6 +164,11 @@ void coop__sleep(coop_t *self, const void *on);
 
 /* End co's sleep in a primitive and wake it as coop_wake() does. */
 void coop__wake_waiter(coop_t *co);
+
+/* loop.c: what core's lifecycle needs of loops. */
+extern const char coop__in_loop;         /* waiting_on of a loop wait    */
+void coop__loop_hop(coop_t *co);         /* co yielded with hop_to set   */
+void coop__loop_thread_exit(struct coop__thread *t);
 
 /* The one FIFO of coroutines, linked through co->next, under wake-up
  * lists, the enter loop's pending list, queues, mutexes and rwlocks. */

@@ -101,6 +101,8 @@ coop__create(const coop_attr_t *attr, coop_fn fn, void *opaque)
     co->fn = fn;
     co->opaque = opaque;
     co->next = NULL;
+    co->home = t;
+    co->hop_to = NULL;
     co->has_name = attr && attr->name;
     if (co->has_name) {
         strncpy(co->name, attr->name, COOP__NAME_MAX - 1);
@@ -192,9 +194,16 @@ void coop__not_runnable(const coop_t *co)
     if (co->caller)
         coop__die("coroutine %s re-entered recursively",
                   coop__label(co, label));
+    if (co->waiting_on == &coop__in_loop)
+        coop__die("coroutine %s entered, woken or scheduled while it waits in "
+                  "the loop (a sleep or descriptor wait; coop_interrupt ends "
+                  "one)", coop__label(co, label));
     if (co->waiting_on)
         coop__die("coroutine %s entered or woken while it waits in a queue, "
                   "mutex or rwlock", coop__label(co, label));
+    if (__atomic_load_n(&co->scheduled, __ATOMIC_RELAXED))
+        coop__die("coroutine %s entered or woken while it is scheduled into a "
+                  "loop and has not run yet", coop__label(co, label));
     coop__die("coroutine %s is already woken and has not run yet",
               coop__label(co, label));
 }
@@ -205,7 +214,8 @@ void coop__not_runnable(const coop_t *co)
 static inline void coop__check_runnable(const coop_t *co)
 {
     if (coop__unlikely(co->caller || co->waiting_on || co->is_main ||
-                       co->pooled || co->woken))
+                       co->pooled || co->woken ||
+                       __atomic_load_n(&co->scheduled, __ATOMIC_RELAXED)))
         coop__not_runnable(co);
 }
 
@@ -238,6 +248,7 @@ static inline void coop__check_still_runnable(const coop_t *co)
             coop_t *back;                                                   \
                                                                             \
             to->caller = (self);                                            \
+            to->home = (self)->home;                                        \
             coop__set_current(to);                                          \
             action = coop__switch((self), to, COOP__ENTER);                 \
             coop__set_current(self);                                        \
@@ -245,6 +256,8 @@ static inline void coop__check_still_runnable(const coop_t *co)
             coop__fifo_prepend(&(self)->pending, &back->wakes);             \
             if (action == COOP__TERMINATE)                                  \
                 coop__pool_put(coop__thread(), back);                       \
+            else if (coop__unlikely(back->hop_to))                          \
+                coop__loop_hop(back);                                       \
             to = coop__next_pending(self);                                  \
         }                                                                   \
     } while (0)
@@ -327,6 +340,8 @@ void coop__enter_resume(coop_t *self, coop_t *from, coop__action action)
     coop__fifo_prepend(&self->pending, &from->wakes);
     if (action == COOP__TERMINATE)
         coop__pool_put(coop__thread(), from);
+    else if (coop__unlikely(from->hop_to))
+        coop__loop_hop(from);
     if (self->pending.coop_head_)
         coop__run(self, NULL);
 }
@@ -344,6 +359,7 @@ coop_t *coop__handoff(coop_t *self)
     to->woken = false;
     coop__check_still_runnable(to);
     to->caller = loop;
+    to->home = loop->home;
     coop__ctx_adopt_fresh(&to->ctx, &loop->ctx);
     self->caller = NULL;
     return to;

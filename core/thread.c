@@ -30,6 +30,7 @@ static pthread_once_t coop__exit_key_once = PTHREAD_ONCE_INIT;
  * to the system. */
 static void coop__thread_exit(void *arg)
 {
+    coop__loop_thread_exit(arg);
     coop__pool_free_all(arg);
     coop__overflow_thread_exit(arg);
 }
@@ -46,6 +47,7 @@ static __attribute__((noinline)) struct coop__thread *coop__thread_setup(void)
 
     pthread_once(&coop__exit_key_once, coop__exit_key_create);
     t->main.is_main = true;
+    t->main.home = t;
     if (pthread_setspecific(coop__exit_key, t) != 0)
         coop__die("cannot register the thread's pool for thread exit");
     coop__thread_ptr = t;

@@ -13,7 +13,7 @@
 # The library's real file name: libtool makes it
 # libcoop.so.(current-age).(age).(revision) from COOP_LT_VERSION in
 # configure.ac.  The rule below stops the build if they disagree.
-COOP_GDB_LIBFILE = libcoop.so.0.0.0
+COOP_GDB_LIBFILE = libcoop.so.0.1.0
 
 gdbautoloaddir = $(datadir)/gdb/auto-load$(libdir)
 gdbautoload_DATA = gdb/$(COOP_GDB_LIBFILE)-gdb.py

@@ -21,7 +21,7 @@
 : "${READELF:=readelf}"
 
 lib="$top_builddir/.libs/libcoop.so"
-header="$top_srcdir/include/coop.h"
+headers="$top_srcdir/include/coop.h $top_srcdir/include/coop-loop.h"
 expected="$top_srcdir/tests/exported-symbols.txt"
 symbols="$top_srcdir/debian/libcoop0.symbols"
 extra_api="coop__debug"
@@ -66,10 +66,11 @@ sed 's/@.*//' "$tmp/exported" | sort -u > "$tmp/names"
 
 # The API: every function declared COOP_API in the header.  Declarations
 # start a line with COOP_API and name the function before the first '('.
-sed -n 's/^COOP_API[^(]*[ *]\(coop_[A-Za-z0-9_]*\)(.*/\1/p' "$header" \
+# shellcheck disable=SC2086 # two words on purpose
+sed -n 's/^COOP_API[^(]*[ *]\(coop_[A-Za-z0-9_]*\)(.*/\1/p' $headers \
     | sort -u > "$tmp/api-functions"
 if ! test -s "$tmp/api-functions"; then
-    echo "FAIL: found no COOP_API declaration in $header"
+    echo "FAIL: found no COOP_API declaration in $headers"
     exit 1
 fi
 { cat "$tmp/api-functions"; for s in $extra_api; do echo "$s"; done; } \

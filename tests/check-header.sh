@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# The public header must stand alone: compile a translation unit that
-# includes only <coop.h> as strict C99 and as strict C++11.
+# The public headers must stand alone: compile a translation unit that
+# includes only <coop.h>, and one that includes only <coop-loop.h>, as
+# strict C99 and as strict C++11.
 # Environment (from the test harness): CC, CXX, top_srcdir, top_builddir.
 # Exit 77 (skip) when there is no C++ compiler.
 
@@ -14,7 +15,7 @@
 # case this script is interrupted).
 tu="$top_builddir/tests/check-header-tu"
 mkdir -p "$top_builddir/tests" || exit 99
-trap 'rm -f "$tu.c" "$tu.cc"' EXIT
+trap 'rm -f "$tu.c" "$tu.cc" "$tu-loop.c" "$tu-loop.cc"' EXIT
 
 # Included twice: the include guard must hold.  The function uses a few
 # declarations so that a broken prototype shows up; in C++ a redeclaration
@@ -40,10 +41,26 @@ int coop_header_check(void)
 }
 TU
 cp "$tu.c" "$tu.cc" || exit 99
+cat > "$tu-loop.c" <<'TU'
+#include <coop-loop.h>
+#include <coop-loop.h>
+
+int coop_loop_header_check(void);
+int coop_loop_header_check(void)
+{
+    ssize_t (*rd)(int, void *, size_t, int64_t) = coop_read;
+    int (*ac)(int, struct sockaddr *, socklen_t *, int64_t) = coop_accept;
+
+    return rd != 0 && ac != 0 && coop_loop_self() != 0 && coop_self() != 0;
+}
+TU
+cp "$tu-loop.c" "$tu-loop.cc" || exit 99
 
 echo "C:   $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Werror -fsyntax-only"
-$CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Werror -fsyntax-only \
-    -I"$top_srcdir/include" "$tu.c" || exit 1
+for f in "$tu.c" "$tu-loop.c"; do
+    $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Werror -fsyntax-only \
+        -I"$top_srcdir/include" "$f" || exit 1
+done
 
 cxx=${CXX%% *}
 if test -z "$cxx" || ! command -v "$cxx" >/dev/null 2>&1; then
@@ -51,6 +68,8 @@ if test -z "$cxx" || ! command -v "$cxx" >/dev/null 2>&1; then
     exit 77
 fi
 echo "C++: $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only"
-$CXX -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only \
-    -I"$top_srcdir/include" "$tu.cc" || exit 1
+for f in "$tu.cc" "$tu-loop.cc"; do
+    $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only \
+        -I"$top_srcdir/include" "$f" || exit 1
+done
 exit 0

@@ -33,4 +33,5 @@ EXTRA_DIST += tests/check-header.sh tests/check-elf-notes.sh \
 	tests/check-exports.sh tests/exported-symbols.txt
 
 # written and removed by check-header.sh; here in case it is interrupted
-CLEANFILES += tests/check-header-tu.c tests/check-header-tu.cc
+CLEANFILES += tests/check-header-tu.c tests/check-header-tu.cc \
+	tests/check-header-tu-loop.c tests/check-header-tu-loop.cc
