@@ -165,6 +165,13 @@ void coop__sleep(coop_t *self, const void *on);
 /* End co's sleep in a primitive and wake it as coop_wake() does. */
 void coop__wake_waiter(coop_t *co);
 
+/* Other threads read co->home (coop_home(), coop_wake_home()) while an
+ * enter may rewrite it; the fast paths' plain store is the same access. */
+static inline void coop__set_home(coop_t *co, struct coop__thread *t)
+{
+    __atomic_store_n(&co->home, t, __ATOMIC_RELAXED);
+}
+
 /* loop.c: what core's lifecycle needs of loops. */
 extern const char coop__in_loop;         /* waiting_on of a loop wait    */
 void coop__loop_hop(coop_t *co);         /* co yielded with hop_to set   */

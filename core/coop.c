@@ -101,7 +101,7 @@ coop__create(const coop_attr_t *attr, coop_fn fn, void *opaque)
     co->fn = fn;
     co->opaque = opaque;
     co->next = NULL;
-    co->home = t;
+    coop__set_home(co, t);
     co->hop_to = NULL;
     co->has_name = attr && attr->name;
     if (co->has_name) {
@@ -248,7 +248,7 @@ static inline void coop__check_still_runnable(const coop_t *co)
             coop_t *back;                                                   \
                                                                             \
             to->caller = (self);                                            \
-            to->home = (self)->home;                                        \
+            coop__set_home(to, (self)->home);                               \
             coop__set_current(to);                                          \
             action = coop__switch((self), to, COOP__ENTER);                 \
             coop__set_current(self);                                        \
@@ -359,7 +359,7 @@ coop_t *coop__handoff(coop_t *self)
     to->woken = false;
     coop__check_still_runnable(to);
     to->caller = loop;
-    to->home = loop->home;
+    coop__set_home(to, loop->home);
     coop__ctx_adopt_fresh(&to->ctx, &loop->ctx);
     self->caller = NULL;
     return to;

@@ -130,8 +130,9 @@ coop_loop_t *coop_loop_self(void)
 
 coop_loop_t *coop_home(const coop_t *co)
 {
-    return co->home ? __atomic_load_n(&co->home->loop, __ATOMIC_ACQUIRE)
-                    : NULL;
+    struct coop__thread *t = __atomic_load_n(&co->home, __ATOMIC_RELAXED);
+
+    return t ? __atomic_load_n(&t->loop, __ATOMIC_ACQUIRE) : NULL;
 }
 
 /* ------------------------------------------------ other threads' doing */
@@ -194,7 +195,7 @@ void coop_wake_home(coop_t *co)
     struct coop_loop *home = coop_home(co);
     char label[COOP__LABEL_MAX];
 
-    if (co->home == t) {
+    if (__atomic_load_n(&co->home, __ATOMIC_RELAXED) == t) {
         coop_wake(co);
         return;
     }
