@@ -170,6 +170,10 @@ void coop__coroutine_main(coop_t *co)
         if (co->locks_held)
             coop__die("coroutine %s finished while holding %zu lock(s)",
                       coop__label(co, label), co->locks_held);
+        if (coop__unlikely(__atomic_load_n(&co->scheduled, __ATOMIC_ACQUIRE)))
+            coop__die("coroutine %s finished while scheduled into a loop "
+                      "(after coop_schedule() of itself it must yield)",
+                      coop__label(co, label));
         caller = co->caller;
         co->caller = NULL;
         caller->back = co;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -113,14 +114,29 @@ struct coop_loop *coop__loop_get(void)
     return coop__likely(loop != NULL) ? loop : coop__loop_make(t);
 }
 
+/* A release (or schedule) from another thread may be what lets this
+ * thread's run return and the thread exit: the loop stays until that call
+ * is out of it. */
 void coop__loop_thread_exit(struct coop__thread *t)
 {
     struct coop_loop *loop = __atomic_load_n(&t->loop, __ATOMIC_RELAXED);
 
     if (loop) {
         __atomic_store_n(&t->loop, NULL, __ATOMIC_RELAXED);
+        while (__atomic_load_n(&loop->pinned, __ATOMIC_ACQUIRE))
+            sched_yield();
         coop__loop_free(loop);
     }
+}
+
+static void coop__loop_pin(struct coop_loop *loop)
+{
+    __atomic_add_fetch(&loop->pinned, 1, __ATOMIC_SEQ_CST);
+}
+
+static void coop__loop_unpin(struct coop_loop *loop)
+{
+    __atomic_sub_fetch(&loop->pinned, 1, __ATOMIC_RELEASE);
 }
 
 coop_loop_t *coop_loop_self(void)
@@ -151,13 +167,16 @@ void coop__loop_notify(struct coop_loop *loop)
 
 static void coop__sched_push(struct coop_loop *loop, coop_t *co)
 {
-    coop_t *head = __atomic_load_n(&loop->sched_head, __ATOMIC_RELAXED);
+    coop_t *head;
 
+    coop__loop_pin(loop);
+    head = __atomic_load_n(&loop->sched_head, __ATOMIC_RELAXED);
     do
         co->sched_next = head;
     while (!__atomic_compare_exchange_n(&loop->sched_head, &head, co, true,
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     coop__loop_notify(loop);
+    coop__loop_unpin(loop);
 }
 
 void coop_schedule(coop_loop_t *loop, coop_t *co)
@@ -216,6 +235,7 @@ bool coop_interrupt(coop_t *co)
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return false;
     loop = co->wait.loop;
+    coop__loop_pin(loop);
     if (!__atomic_exchange_n(&co->wait.intr_queued, 1, __ATOMIC_SEQ_CST)) {
         head = __atomic_load_n(&loop->intr_head, __ATOMIC_RELAXED);
         do
@@ -225,6 +245,7 @@ bool coop_interrupt(coop_t *co)
                                             __ATOMIC_RELAXED));
     }
     coop__loop_notify(loop);
+    coop__loop_unpin(loop);
     return true;
 }
 
@@ -235,6 +256,7 @@ void coop_loop_hold(coop_loop_t *loop)
 
 void coop_loop_release(coop_loop_t *loop)
 {
+    coop__loop_pin(loop);
     if (__atomic_sub_fetch(&loop->holds, 1, __ATOMIC_SEQ_CST) < 0) {
         __atomic_add_fetch(&loop->holds, 1, __ATOMIC_SEQ_CST);
         coop__die("coop_loop_release() of loop %p, which is not held",
@@ -242,6 +264,7 @@ void coop_loop_release(coop_loop_t *loop)
     }
     __atomic_store_n(&loop->kicked, 1, __ATOMIC_SEQ_CST);
     coop__loop_notify(loop);
+    coop__loop_unpin(loop);
 }
 
 /* ------------------------------------------------------------- waiting */

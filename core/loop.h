@@ -47,6 +47,7 @@ struct coop_loop {
     int      sleeping;      /* in epoll_wait (or about to be)               */
     int      notified;      /* evfd written since the loop last woke        */
     int      kicked;        /* a release since the loop last woke           */
+    int      pinned;        /* other threads inside a call on this loop     */
 };
 
 /* loop.c */

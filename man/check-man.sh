@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# The manual must follow include/coop.h:
+# The manual must follow the public headers, include/coop.h and
+# include/coop-loop.h:
 #   1. every COOP_API function has a page in section 3 (its own, or a .so
 #      stub pointing at the page it shares), named in that page's NAME line;
-#      no page names a function the header does not declare;
+#      no page names a function the headers do not declare;
 #   2. every page is installed (listed in man/local.mk);
-#   3. the header's "Decision:" notes are all in the pages (counted);
+#   3. the headers' "Decision:" notes are all in the pages (counted);
 #   4. the pages format without warnings (groff -ww, and mandoc -Tlint
 #      where mandoc is installed);
 #   5. every EXAMPLES program in the pages compiles against the library
@@ -19,7 +20,8 @@
 : "${top_builddir:=.}"
 
 man="$top_srcdir/man"
-header="$top_srcdir/include/coop.h"
+coop_h="$top_srcdir/include/coop.h"
+loop_h="$top_srcdir/include/coop-loop.h"
 export LC_ALL=C
 status=0
 fail() { echo "FAIL: $*"; status=1; }
@@ -43,9 +45,15 @@ names_of() {
 }
 
 # ------------------------------------------------------------ 1. coverage
-sed -n 's/^COOP_API[^(]*[ *]\(coop_[A-Za-z0-9_]*\)(.*/\1/p' "$header" \
-    | sort -u > "$tmp/api"
-test -s "$tmp/api" || { echo "FAIL: no COOP_API declaration in $header"; exit 1; }
+for header in "$coop_h" "$loop_h"; do
+    test -f "$header" || { echo "FAIL: no $header"; exit 1; }
+    sed -n 's/^COOP_API[^(]*[ *]\(coop_[A-Za-z0-9_]*\)(.*/\1/p' "$header" \
+        > "$tmp/api-one"
+    test -s "$tmp/api-one" \
+        || { echo "FAIL: no COOP_API declaration in $header"; exit 1; }
+    cat "$tmp/api-one" >> "$tmp/api"
+done
+sort -u -o "$tmp/api" "$tmp/api"
 while read -r fn; do
     page="$man/$fn.3"
     if ! test -f "$page"; then
@@ -65,7 +73,7 @@ for page in "$man"/*.3; do
     test -n "$(sed -n '1s/^\.so //p' "$page")" && continue
     for n in $(names_of "$page"); do
         grep -qx "$n" "$tmp/api" \
-            || fail "$(basename "$page") names $n, which coop.h does not declare"
+            || fail "$(basename "$page") names $n, which neither coop.h nor coop-loop.h declares"
     done
 done
 test -f "$man/coop.7" || fail "no coop(7) overview"
@@ -78,10 +86,10 @@ done
 
 # ------------------------------------------------------------ 3. decisions
 # (A quoted "Decision:" is the header explaining the convention.)
-in_header=$(grep 'Decision:' "$header" | grep -vc '"Decision:"')
+in_header=$(cat "$coop_h" "$loop_h" | grep 'Decision:' | grep -vc '"Decision:"')
 in_pages=$(cat "$man"/*.3 | grep 'Decision:' | grep -vc '"Decision:"')
 test "$in_header" -eq "$in_pages" \
-    || fail "coop.h has $in_header \"Decision:\" notes, the pages $in_pages"
+    || fail "coop.h and coop-loop.h have $in_header \"Decision:\" notes, the pages $in_pages"
 
 # ------------------------------------------------------------- 4. format
 # Only real pages: a .so stub resolves against an installed man tree.
