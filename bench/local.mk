@@ -27,10 +27,19 @@ bench_coop_compare_LDADD = libcoop.la $(BOOST_CONTEXT_LIBS) $(PCL_LIBS) \
 	$(PTHREAD_LIBS) -lm
 bench_coop_compare_LDFLAGS = -no-install
 
+# The loops (coop-loop.h): cross-thread coop_schedule against eventfd, and
+# a million sleepers against a plain timer heap.
+noinst_PROGRAMS += bench/loop-bench
+bench_loop_bench_SOURCES = bench/loop-bench.c
+bench_loop_bench_CFLAGS = $(PTHREAD_CFLAGS)
+bench_loop_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
+bench_loop_bench_LDFLAGS = -no-install
+
 EXTRA_DIST += bench/compare-all.sh
 
 .PHONY: bench
-bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT)
+bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT) \
+	bench/loop-bench$(EXEEXT)
 	@set -e; \
 	if test -n "$(BENCH_QUICK)" && test "$(BENCH_QUICK)" != 0; then \
 	    iterations=20000; live=10000; flags=--quick; \
@@ -42,4 +51,6 @@ bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(E
 	echo; echo "=== bench/coop-scale $$live"; \
 	$(TEST_EMULATOR) bench/coop-scale$(EXEEXT) $$live; \
 	echo; echo "=== bench/coop-compare $$flags"; \
-	$(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags
+	$(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags; \
+	echo; echo "=== bench/loop-bench $$flags"; \
+	$(TEST_EMULATOR) bench/loop-bench$(EXEEXT) $$flags
