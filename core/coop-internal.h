@@ -21,8 +21,6 @@ struct coop_loop;
 /* A coroutine's sleep or descriptor wait in its thread's loop (loop.c). */
 struct coop__loop_wait {
     struct coop_loop *loop;   /* where it waits                           */
-    int64_t     deadline;     /* CLOCK_MONOTONIC ns; -1: none             */
-    uint64_t    seq;          /* equal deadlines: the earlier sleep first */
     size_t      heap_at;      /* 1 + index in the loop's timer heap; 0    */
     int         fd;           /* -1: a sleep                              */
     short       events, revents;

@@ -20,6 +20,13 @@ struct coop__fd_slot {
     uint32_t gen;           /* of the registration (stale events: ignored) */
 };
 
+/* An entry of the timer heap. */
+struct coop__timer {
+    int64_t  deadline;
+    uint64_t seq;
+    coop_t  *co;
+};
+
 struct coop_loop {
     struct coop__thread *thread;
     pid_t    pid;           /* made in this process (fork: not the child's) */
@@ -28,7 +35,7 @@ struct coop_loop {
     size_t   waits;         /* sleeps and descriptor waits in progress      */
 
     /* timers: a binary min-heap on (deadline, seq) */
-    coop_t **heap;
+    struct coop__timer *heap;
     size_t   heap_n, heap_cap;
     uint64_t seq;
 
