@@ -183,6 +183,31 @@ void coop__fd_events(struct coop_loop *loop, uint64_t data, uint32_t ev)
     }
 }
 
+/*
+ * A read that came back short has most likely emptied the descriptor, so
+ * the next read would fail with EAGAIN before waiting: request/response
+ * traffic then pays a wasted read per request.  coop_read waits first
+ * instead.  Only a hint: by number, so a closed and reused number costs at
+ * most one early wait, which returns at once when input is there.
+ */
+bool coop__fd_drained(int fd)
+{
+    struct coop_loop *loop = coop__loop_get();
+
+    return loop && fd >= 0 && (size_t)fd < loop->fds_cap &&
+           loop->fds[fd].drained;
+}
+
+void coop__fd_set_drained(int fd, bool drained)
+{
+    struct coop_loop *loop = coop__loop_get();
+    struct coop__fd_slot *slot;
+
+    if (loop && fd >= 0 && (drained || (size_t)fd < loop->fds_cap) &&
+        (slot = coop__fd_slot(loop, fd)) != NULL)
+        slot->drained = drained;
+}
+
 void coop__fd_free(struct coop_loop *loop)
 {
     free(loop->fds);

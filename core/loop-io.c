@@ -31,11 +31,16 @@ static bool coop__would_block(int err)
 ssize_t coop_read(int fd, void *buf, size_t len, int64_t timeout_ns)
 {
     coop__self_for_blocking("coop_read");
+    if (timeout_ns != 0 && len > 0 && coop__fd_drained(fd) &&
+        coop__io_wait(fd, POLLIN, timeout_ns) != 0)
+        return -1;
     for (;;) {
         ssize_t n = read(fd, buf, len);
 
-        if (n >= 0)
+        if (n >= 0) {
+            coop__fd_set_drained(fd, n > 0 && (size_t)n < len);
             return n;
+        }
         if (errno == EINTR)
             continue;
         if (!coop__would_block(errno) || coop__io_wait(fd, POLLIN, timeout_ns))

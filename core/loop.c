@@ -214,14 +214,13 @@ void coop_wake_home(coop_t *co)
     struct coop_loop *home = coop_home(co);
     char label[COOP__LABEL_MAX];
 
-    if (__atomic_load_n(&co->home, __ATOMIC_RELAXED) == t) {
-        coop_wake(co);
-        return;
-    }
     if (coop__unlikely(!home))
         coop__die("coop_wake_home() of coroutine %s, whose home thread has "
                   "no loop", coop__label(co, label));
-    coop_schedule(home, co);
+    if (__atomic_load_n(&co->home, __ATOMIC_RELAXED) == t)
+        coop_wake(co);
+    else
+        coop_schedule(home, co);
 }
 
 bool coop_interrupt(coop_t *co)

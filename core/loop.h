@@ -18,6 +18,7 @@ enum { COOP__WAIT_NONE, COOP__WAIT_WAITING, COOP__WAIT_INTERRUPTED };
 struct coop__fd_slot {
     coop_t  *in, *out;      /* the waiter for each direction, or NULL      */
     uint32_t gen;           /* of the registration (stale events: ignored) */
+    bool     drained;       /* coop_read's last read here came back short  */
 };
 
 /* An entry of the timer heap. */
@@ -77,5 +78,8 @@ void coop__timer_free(struct coop_loop *loop);
 void coop__fd_forget(struct coop_loop *loop, coop_t *co);
 void coop__fd_events(struct coop_loop *loop, uint64_t data, uint32_t ev);
 void coop__fd_free(struct coop_loop *loop);
+/* coop_read's hint: was the last read on fd (by number) short? */
+bool coop__fd_drained(int fd);
+void coop__fd_set_drained(int fd, bool drained);
 
 #endif /* COOP_LOOP_INTERNAL_H */
