@@ -37,6 +37,12 @@ bench_loop_bench_LDFLAGS = -no-install
 
 EXTRA_DIST += bench/compare-all.sh
 
+# The HTTP keep-alive comparison (libcoop, epoll, libuv, State Threads):
+# bench/http/run.sh builds its servers itself, with wrk as the client.
+EXTRA_DIST += bench/http/run.sh bench/http/http-common.h bench/http/http-coop.c \
+	bench/http/http-epoll.c bench/http/http-libuv.c bench/http/http-st.c \
+	bench/http/idle-clients.c
+
 .PHONY: bench
 bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT) \
 	bench/loop-bench$(EXEEXT)
