@@ -17,6 +17,7 @@ tests_coop_test_SOURCES = \
 	tests/test-sync.c \
 	tests/test-stack.c \
 	tests/test-sigaltstack.c \
+	tests/test-loop.c \
 	tests/test-cxx.cc
 tests_coop_test_CPPFLAGS = -I$(top_srcdir)/include $(AM_CPPFLAGS)
 tests_coop_test_CFLAGS = $(CHECK_CFLAGS) $(PTHREAD_CFLAGS) $(WARN_CFLAGS)

@@ -27,6 +27,7 @@ Suite *cxx_suite(void);
 Suite *sync_suite(void);
 Suite *stack_suite(void);
 Suite *sigaltstack_suite(void);
+Suite *loop_suite(void);
 
 /* A TCase named name with the suite-wide timeout, already added to s. */
 TCase *coop_test_tcase(Suite *s, const char *name);

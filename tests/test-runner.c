@@ -90,6 +90,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, sync_suite());
     srunner_add_suite(sr, stack_suite());
     srunner_add_suite(sr, sigaltstack_suite());
+    srunner_add_suite(sr, loop_suite());
 
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
