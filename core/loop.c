@@ -457,7 +457,9 @@ void coop_loop_run(void)
 
     if (!loop)
         return;
-    while (loop->waits || coop__has_work(loop) ||
-           __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) > 0)
+    /* holds first: a thread schedules, then releases; seeing its release
+     * means seeing its schedule too (both sequentially consistent) */
+    while (__atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) > 0 ||
+           loop->waits || coop__has_work(loop))
         coop__poll(loop, true);
 }
