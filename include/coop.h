@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define COOP_VERSION_MAJOR 0
 #define COOP_VERSION_MINOR 1
@@ -130,6 +131,45 @@ COOP_API const char *coop_name(const coop_t *co);
 /* Usable stack bytes actually given (after the minimum and page rounding). */
 COOP_API size_t coop_stack_size(const coop_t *co);
 
+/*
+ * Addition to the contract: what a coroutine is doing now (QEMU keeps the
+ * same facts in its Coroutine).  From co's own thread the answer is exact;
+ * from another thread it is a snapshot that may be stale at once unless
+ * the application orders the two threads.
+ */
+typedef enum coop_state {
+    COOP_STATE_NEW,       /* created (or reused from the pool), not started */
+    COOP_STATE_SUSPENDED, /* yielded: the next coop_enter() resumes it      */
+    COOP_STATE_ENTERED,   /* running, or up the chain of callers
+                             (coop_entered() is true)                       */
+    COOP_STATE_WOKEN,     /* on a wake-up list, not yet run                 */
+    COOP_STATE_SCHEDULED, /* scheduled into a loop (coop-loop.h), not yet
+                             entered                                        */
+    COOP_STATE_WAITING    /* in a queue, mutex or rwlock, or a loop's sleep
+                             or descriptor wait                             */
+} coop_state_t;
+
+/*
+ * co's state.  Decision: the main-context handle is always
+ * COOP_STATE_ENTERED (its thread runs it, or it is up the chain of
+ * callers); a finished coroutine's handle is invalid, and asking about one
+ * still in a pool is a misuse (abort).
+ */
+COOP_API coop_state_t coop_get_state(const coop_t *co);
+
+/* "new", "suspended", "entered", "woken", "scheduled", "waiting"; NULL for
+ * a value that is no coop_state_t. */
+COOP_API const char *coop_state_name(coop_state_t state);
+
+/*
+ * Addition to the contract (QEMU's qemu_coroutine_enter_if_inactive()):
+ * enter co, as coop_enter() does, when it is new or suspended, and return
+ * true; otherwise (entered, woken, scheduled, waiting, or the main-context
+ * handle) do nothing and return false.  For code that may be asked to
+ * resume a coroutine that is already running or about to run.
+ */
+COOP_API bool coop_enter_if_inactive(coop_t *co);
+
 /* ---------------------------------------------------------------- Waking */
 
 /*
@@ -150,11 +190,10 @@ COOP_API void coop_wake(coop_t *co);
 /* ------------------------------------------------------- Synchronisation */
 
 /*
- * Queue, mutex and rwlock for the coroutines of one thread (QEMU's CoQueue,
- * CoMutex and CoRwlock semantics).  The structures are public so they can be
- * static or embedded; their fields are internal, do not touch.  Initialise
- * with the *_INITIALIZER macros or the *_init() functions; nothing needs
- * destroying.
+ * Queue, mutex and rwlock (QEMU's CoQueue, CoMutex and CoRwlock semantics).
+ * The structures are public so they can be static or embedded; their fields
+ * are internal, do not touch.  Initialise with the *_INITIALIZER macros or
+ * the *_init() functions; nothing needs destroying.
  *
  * Waking follows coop_wake(): from inside a coroutine the woken one runs
  * when the waker next yields or finishes; from the main context it runs at
@@ -163,6 +202,17 @@ COOP_API void coop_wake(coop_t *co);
  * (coop_queue_wait, coop_mutex_lock, coop_rwlock_rdlock/wrlock/upgrade) may
  * only be called inside a coroutine; the others also work from the main
  * context, which then counts as a holder.
+ *
+ * Addition to the contract: threads.  Mutexes and rwlocks may be shared by
+ * coroutines (and main contexts) of different threads.  A waiter released
+ * by its own thread is woken as coop_wake() does; one released by another
+ * thread is woken in its home loop, as coop_wake_home() does (coop-loop.h):
+ * its thread must have a loop that runs and stays (hold it, see
+ * coop_loop_hold()), or the release aborts ("has no loop").  Waiters are
+ * still served in arrival order and the lock is handed over, also between
+ * threads.  A queue has no lock of its own: it is safe across threads when
+ * every call on it is made holding one and the same mutex (the one passed
+ * to coop_queue_wait()), as with a condition variable.
  */
 typedef struct coop_queue {
     coop_t *coop_head_;     /* internal, do not touch */
@@ -170,17 +220,17 @@ typedef struct coop_queue {
 } coop_queue_t;
 
 typedef struct coop_mutex {
-    coop_t      *coop_holder_;  /* internal, do not touch */
+    uintptr_t    coop_state_;   /* internal: holder and flags, atomic */
     coop_queue_t coop_waiters_; /* internal, do not touch */
 } coop_mutex_t;
 
 typedef struct coop_rwlock {
-    long         coop_owners_;  /* internal: readers, or -1 for a writer */
+    uintptr_t    coop_state_;   /* internal: holders and flags, atomic */
     coop_queue_t coop_waiters_; /* internal, do not touch */
 } coop_rwlock_t;
 
 #define COOP_QUEUE_INITIALIZER(name)  { NULL, NULL }
-#define COOP_MUTEX_INITIALIZER(name)  { NULL, { NULL, NULL } }
+#define COOP_MUTEX_INITIALIZER(name)  { 0, { NULL, NULL } }
 #define COOP_RWLOCK_INITIALIZER(name) { 0, { NULL, NULL } }
 
 /* A FIFO of waiting coroutines. */

@@ -18,6 +18,8 @@ tests_coop_test_SOURCES = \
 	tests/test-stack.c \
 	tests/test-sigaltstack.c \
 	tests/test-loop.c \
+	tests/test-xsync.c \
+	tests/test-tls.c \
 	tests/test-cxx.cc
 tests_coop_test_CPPFLAGS = -I$(top_srcdir)/include $(AM_CPPFLAGS)
 tests_coop_test_CFLAGS = $(CHECK_CFLAGS) $(PTHREAD_CFLAGS) $(WARN_CFLAGS)

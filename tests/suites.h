@@ -28,6 +28,8 @@ Suite *sync_suite(void);
 Suite *stack_suite(void);
 Suite *sigaltstack_suite(void);
 Suite *loop_suite(void);
+Suite *xsync_suite(void);
+Suite *tls_suite(void);
 
 /* A TCase named name with the suite-wide timeout, already added to s. */
 TCase *coop_test_tcase(Suite *s, const char *name);

@@ -91,6 +91,8 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, stack_suite());
     srunner_add_suite(sr, sigaltstack_suite());
     srunner_add_suite(sr, loop_suite());
+    srunner_add_suite(sr, xsync_suite());
+    srunner_add_suite(sr, tls_suite());
 
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
