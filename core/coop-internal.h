@@ -160,7 +160,12 @@ coop_t *coop__self_for_blocking(const char *call);
 /* Sleep in the primitive `on` until coop__wake_waiter() wakes us. */
 void coop__sleep(coop_t *self, const void *on);
 
-/* End co's sleep in a primitive and wake it as coop_wake() does. */
+/* The same when self->waiting_on was set before self became visible to
+ * wakers (a lock's FIFO shared with other threads). */
+void coop__sleep_published(coop_t *self);
+
+/* End co's sleep in a primitive and wake it: as coop_wake() does when co's
+ * home is the calling thread, else in co's home loop (coop_wake_home()). */
 void coop__wake_waiter(coop_t *co);
 
 /* Other threads read co->home (coop_home(), coop_wake_home()) while an
@@ -173,6 +178,7 @@ static inline void coop__set_home(coop_t *co, struct coop__thread *t)
 /* loop.c: what core's lifecycle needs of loops. */
 extern const char coop__in_loop;         /* waiting_on of a loop wait    */
 void coop__loop_hop(coop_t *co);         /* co yielded with hop_to set   */
+void coop__wake_in_home(coop_t *co, struct coop__thread *home);
 void coop__loop_thread_exit(struct coop__thread *t);
 
 /* The one FIFO of coroutines, linked through co->next, under wake-up

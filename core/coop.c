@@ -405,9 +405,9 @@ coop_t *coop__self_for_blocking(const char *call)
     return self;
 }
 
-void coop__sleep(coop_t *self, const void *on)
+void coop__sleep_published(coop_t *self)
 {
-    self->waiting_on = on;
+    (void)self;
 #ifdef COOP__BACKEND_FAST_PATHS
     coop__coop_yield_direct();
 #else
@@ -415,10 +415,22 @@ void coop__sleep(coop_t *self, const void *on)
 #endif
 }
 
+void coop__sleep(coop_t *self, const void *on)
+{
+    self->waiting_on = on;
+    coop__sleep_published(self);
+}
+
 void coop__wake_waiter(coop_t *co)
 {
+    /* co sleeps (or is about to, on its thread): its home is settled */
+    struct coop__thread *home = __atomic_load_n(&co->home, __ATOMIC_RELAXED);
+
     co->waiting_on = NULL;
-    coop_wake(co);
+    if (coop__likely(home == coop__thread()))
+        coop_wake(co);
+    else
+        coop__wake_in_home(co, home);
 }
 
 /* ---------------------------------------------------------- introspection */
@@ -448,6 +460,52 @@ const char *coop_name(const coop_t *co)
 size_t coop_stack_size(const coop_t *co)
 {
     return co->stack_size;
+}
+
+coop_state_t coop_get_state(const coop_t *co)
+{
+    char label[COOP__LABEL_MAX];
+
+    if (co->is_main)
+        return COOP_STATE_ENTERED;
+    if (coop__unlikely(co->pooled))
+        coop__die("coop_get_state() of coroutine %s, which has finished",
+                  coop__label(co, label));
+    if (__atomic_load_n(&co->caller, __ATOMIC_RELAXED))
+        return COOP_STATE_ENTERED;
+    if (__atomic_load_n(&co->scheduled, __ATOMIC_RELAXED))
+        return COOP_STATE_SCHEDULED;
+    if (__atomic_load_n(&co->woken, __ATOMIC_RELAXED))
+        return COOP_STATE_WOKEN;
+    if (__atomic_load_n(&co->waiting_on, __ATOMIC_RELAXED))
+        return COOP_STATE_WAITING;
+    return co->started ? COOP_STATE_SUSPENDED : COOP_STATE_NEW;
+}
+
+const char *coop_state_name(coop_state_t state)
+{
+    static const char *const names[] = {
+        [COOP_STATE_NEW] = "new",         [COOP_STATE_SUSPENDED] = "suspended",
+        [COOP_STATE_ENTERED] = "entered", [COOP_STATE_WOKEN] = "woken",
+        [COOP_STATE_SCHEDULED] = "scheduled", [COOP_STATE_WAITING] = "waiting",
+    };
+
+    return (unsigned)state < sizeof(names) / sizeof(names[0]) ? names[state]
+                                                               : NULL;
+}
+
+bool coop_enter_if_inactive(coop_t *co)
+{
+    coop_state_t state = coop_get_state(co);
+
+    if (state != COOP_STATE_NEW && state != COOP_STATE_SUSPENDED)
+        return false;
+#ifdef COOP__BACKEND_FAST_PATHS
+    coop__coop_enter_direct(co);
+#else
+    coop_enter(co);
+#endif
+    return true;
 }
 
 size_t coop_locks_held(void)

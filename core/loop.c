@@ -223,6 +223,18 @@ void coop_wake_home(coop_t *co)
         coop_schedule(home, co);
 }
 
+void coop__wake_in_home(coop_t *co, struct coop__thread *home)
+{
+    struct coop_loop *loop = __atomic_load_n(&home->loop, __ATOMIC_ACQUIRE);
+    char label[COOP__LABEL_MAX];
+
+    if (coop__unlikely(!loop))
+        coop__die("coroutine %s waits for a lock released on another thread, "
+                  "but its own thread has no loop to wake it in (run "
+                  "coop_loop_run() there, held)", coop__label(co, label));
+    coop_schedule(loop, co);
+}
+
 bool coop_interrupt(coop_t *co)
 {
     unsigned char waiting = COOP__WAIT_WAITING;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Wait queues: a FIFO of coroutines (coop-internal.h) sleeping until
- * another wakes them. */
+ * another wakes them.  No lock of their own: across threads every call is
+ * made under one mutex, which orders them (coop.h). */
 #include "config.h"
 
 #include "coop-internal.h"
@@ -14,10 +15,14 @@ void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
 {
     coop_t *self = coop__self_for_blocking("coop_queue_wait");
 
+    /* A waker on another thread may take us off q as soon as m is free,
+     * even before we yield: be a waiter first (it is entered after the
+     * yield, in our home loop). */
+    self->waiting_on = q;
     coop__fifo_push(q, self);
     if (m)
         coop_mutex_unlock(m);
-    coop__sleep(self, q);
+    coop__sleep_published(self);
     if (m)
         coop_mutex_lock(m);
 }

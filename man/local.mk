@@ -15,8 +15,10 @@ dist_man_MANS = \
 	man/coop_create.3 \
 	man/coop_create_attr.3 \
 	man/coop_enter.3 \
+	man/coop_enter_if_inactive.3 \
 	man/coop_entered.3 \
 	man/coop_fd_wait.3 \
+	man/coop_get_state.3 \
 	man/coop_home.3 \
 	man/coop_in_coroutine.3 \
 	man/coop_interrupt.3 \
@@ -50,6 +52,7 @@ dist_man_MANS = \
 	man/coop_self.3 \
 	man/coop_sleep_ns.3 \
 	man/coop_stack_size.3 \
+	man/coop_state_name.3 \
 	man/coop_version.3 \
 	man/coop_wake.3 \
 	man/coop_wake_home.3 \
