@@ -19,6 +19,7 @@ tests_coop_test_SOURCES = \
 	tests/test-sigaltstack.c \
 	tests/test-loop.c \
 	tests/test-xsync.c \
+	tests/test-state.c \
 	tests/test-tls.c \
 	tests/test-cxx.cc
 tests_coop_test_CPPFLAGS = -I$(top_srcdir)/include $(AM_CPPFLAGS)

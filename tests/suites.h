@@ -29,6 +29,7 @@ Suite *stack_suite(void);
 Suite *sigaltstack_suite(void);
 Suite *loop_suite(void);
 Suite *xsync_suite(void);
+Suite *state_suite(void);
 Suite *tls_suite(void);
 
 /* A TCase named name with the suite-wide timeout, already added to s. */

@@ -92,6 +92,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, sigaltstack_suite());
     srunner_add_suite(sr, loop_suite());
     srunner_add_suite(sr, xsync_suite());
+    srunner_add_suite(sr, state_suite());
     srunner_add_suite(sr, tls_suite());
 
     srunner_run_all(sr, CK_ENV);
