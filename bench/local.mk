@@ -35,6 +35,14 @@ bench_loop_bench_CFLAGS = $(PTHREAD_CFLAGS)
 bench_loop_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
 bench_loop_bench_LDFLAGS = -no-install
 
+# The locks: uncontended, same-thread hand-off, and two threads contending
+# (against pthread_mutex_t).
+noinst_PROGRAMS += bench/lock-bench
+bench_lock_bench_SOURCES = bench/lock-bench.c
+bench_lock_bench_CFLAGS = $(PTHREAD_CFLAGS)
+bench_lock_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
+bench_lock_bench_LDFLAGS = -no-install
+
 EXTRA_DIST += bench/compare-all.sh
 
 # The HTTP keep-alive comparison (libcoop, epoll, libuv, State Threads):
@@ -45,7 +53,7 @@ EXTRA_DIST += bench/http/run.sh bench/http/http-common.h bench/http/http-coop.c 
 
 .PHONY: bench
 bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT) \
-	bench/loop-bench$(EXEEXT)
+	bench/loop-bench$(EXEEXT) bench/lock-bench$(EXEEXT)
 	@set -e; \
 	if test -n "$(BENCH_QUICK)" && test "$(BENCH_QUICK)" != 0; then \
 	    iterations=20000; live=10000; flags=--quick; \
@@ -59,4 +67,6 @@ bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(E
 	echo; echo "=== bench/coop-compare $$flags"; \
 	$(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags; \
 	echo; echo "=== bench/loop-bench $$flags"; \
-	$(TEST_EMULATOR) bench/loop-bench$(EXEEXT) $$flags
+	$(TEST_EMULATOR) bench/loop-bench$(EXEEXT) $$flags; \
+	echo; echo "=== bench/lock-bench $$flags"; \
+	$(TEST_EMULATOR) bench/lock-bench$(EXEEXT) $$flags

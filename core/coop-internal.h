@@ -168,6 +168,12 @@ void coop__sleep_published(coop_t *self);
  * home is the calling thread, else in co's home loop (coop_wake_home()). */
 void coop__wake_waiter(coop_t *co);
 
+/* caller, waiting_on, woken, started: coop_get_state() may read them from
+ * another thread, so they are written as (relaxed) atomics, which costs
+ * nothing over a plain store. */
+#define coop__publish(field, value)                                         \
+    __atomic_store_n(&(field), (value), __ATOMIC_RELAXED)
+
 /* Other threads read co->home (coop_home(), coop_wake_home()) while an
  * enter may rewrite it; the fast paths' plain store is the same access. */
 static inline void coop__set_home(coop_t *co, struct coop__thread *t)

@@ -164,9 +164,9 @@ void coop__coroutine_main(coop_t *co)
         coop_t *caller;
         char label[COOP__LABEL_MAX];
 
-        co->started = true;
+        coop__publish(co->started, true);
         co->fn(co->opaque);
-        co->started = false;
+        coop__publish(co->started, false);
         if (co->locks_held)
             coop__die("coroutine %s finished while holding %zu lock(s)",
                       coop__label(co, label), co->locks_held);
@@ -175,7 +175,7 @@ void coop__coroutine_main(coop_t *co)
                       "(after coop_schedule() of itself it must yield)",
                       coop__label(co, label));
         caller = co->caller;
-        co->caller = NULL;
+        coop__publish(co->caller, NULL);
         caller->back = co;
         coop__switch(co, caller, COOP__TERMINATE);
     }
@@ -251,7 +251,7 @@ static inline void coop__check_still_runnable(const coop_t *co)
             coop__action action;                                            \
             coop_t *back;                                                   \
                                                                             \
-            to->caller = (self);                                            \
+            coop__publish(to->caller, (self));                              \
             coop__set_home(to, (self)->home);                               \
             coop__set_current(to);                                          \
             action = coop__switch((self), to, COOP__ENTER);                 \
@@ -272,7 +272,7 @@ static inline coop_t *coop__next_pending(coop_t *self)
     coop_t *to = coop__fifo_pop(&self->pending);
 
     if (to) {
-        to->woken = false;
+        coop__publish(to->woken, false);
         coop__check_still_runnable(to);
     }
     return to;
@@ -330,7 +330,7 @@ void COOP__YIELD_FULL(void)
     if (coop__unlikely(!self || self->is_main))
         coop__die("coop_yield() called outside a coroutine");
     to = self->caller;
-    self->caller = NULL;
+    coop__publish(self->caller, NULL);
     to->back = self;
     coop__switch(self, to, COOP__YIELD);
 }
@@ -360,12 +360,12 @@ coop_t *coop__handoff(coop_t *self)
 
     coop__fifo_prepend(&loop->pending, &self->wakes);
     to = coop__fifo_pop(&loop->pending); /* the first self woke */
-    to->woken = false;
+    coop__publish(to->woken, false);
     coop__check_still_runnable(to);
-    to->caller = loop;
+    coop__publish(to->caller, loop);
     coop__set_home(to, loop->home);
     coop__ctx_adopt_fresh(&to->ctx, &loop->ctx);
-    self->caller = NULL;
+    coop__publish(self->caller, NULL);
     return to;
 }
 #endif
@@ -390,7 +390,7 @@ void coop_wake(coop_t *co)
     if (coop__unlikely(co == self))
         coop__die("coroutine %s woke itself", coop__label(co, label));
     coop__check_runnable(co);
-    co->woken = true;
+    coop__publish(co->woken, true);
     coop__fifo_push(&self->wakes, co);
 }
 
@@ -417,7 +417,7 @@ void coop__sleep_published(coop_t *self)
 
 void coop__sleep(coop_t *self, const void *on)
 {
-    self->waiting_on = on;
+    coop__publish(self->waiting_on, on);
     coop__sleep_published(self);
 }
 
@@ -426,7 +426,7 @@ void coop__wake_waiter(coop_t *co)
     /* co sleeps (or is about to, on its thread): its home is settled */
     struct coop__thread *home = __atomic_load_n(&co->home, __ATOMIC_RELAXED);
 
-    co->waiting_on = NULL;
+    coop__publish(co->waiting_on, NULL);
     if (coop__likely(home == coop__thread()))
         coop_wake(co);
     else
@@ -479,7 +479,8 @@ coop_state_t coop_get_state(const coop_t *co)
         return COOP_STATE_WOKEN;
     if (__atomic_load_n(&co->waiting_on, __ATOMIC_RELAXED))
         return COOP_STATE_WAITING;
-    return co->started ? COOP_STATE_SUSPENDED : COOP_STATE_NEW;
+    return __atomic_load_n(&co->started, __ATOMIC_RELAXED) ? COOP_STATE_SUSPENDED
+                                                           : COOP_STATE_NEW;
 }
 
 const char *coop_state_name(coop_state_t state)

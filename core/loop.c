@@ -393,7 +393,7 @@ static int coop__timeout_ms(struct coop_loop *loop)
 
 static void coop__enter_from_loop(coop_t *co)
 {
-    co->waiting_on = NULL;
+    coop__publish(co->waiting_on, NULL);
     coop_enter(co);
 }
 

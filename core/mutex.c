@@ -101,7 +101,8 @@ static __attribute__((noinline)) void coop__mx_lock_slow(coop_mutex_t *m,
                 return;
             continue;
         }
-        self->waiting_on = m; /* before anyone can see us in the FIFO */
+        /* a waiter before anyone can see us in the FIFO */
+        coop__publish(self->waiting_on, m);
         coop__fifo_push(&m->coop_waiters_, self);
         coop__bit_unlock(&m->coop_state_, s | COOP__MX_WAITERS);
         coop__sleep_published(self); /* the unlocker made us the holder */

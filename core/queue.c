@@ -18,7 +18,7 @@ void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
     /* A waker on another thread may take us off q as soon as m is free,
      * even before we yield: be a waiter first (it is entered after the
      * yield, in our home loop). */
-    self->waiting_on = q;
+    coop__publish(self->waiting_on, q);
     coop__fifo_push(q, self);
     if (m)
         coop_mutex_unlock(m);

@@ -64,7 +64,8 @@ static void coop__rw_wait(coop_rwlock_t *l, uintptr_t s, coop_t *self,
                           bool read)
 {
     self->rw_read = read;
-    self->waiting_on = l; /* before anyone can see us in the FIFO */
+    /* a waiter before anyone can see us in the FIFO */
+    coop__publish(self->waiting_on, l);
     coop__fifo_push(&l->coop_waiters_, self);
     coop__rw_unlock(l, s);
     coop__sleep_published(self);
@@ -118,7 +119,7 @@ void coop_rwlock_upgrade(coop_rwlock_t *l)
     self->locks_held--;
     next = coop__rw_grant_first(l, &s);
     self->rw_read = false;
-    self->waiting_on = l;
+    coop__publish(self->waiting_on, l);
     coop__fifo_push(&l->coop_waiters_, self);
     coop__rw_unlock(l, s);
     if (next)
