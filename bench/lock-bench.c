@@ -17,6 +17,7 @@
  *     thread, so the two are read side by side.
  *
  *   bench/lock-bench [--quick] [--rounds N] [--iterations N]
+ *                    [--only uncontended|handoff|contention]
  *
  * Exits 1 when a count comes out wrong.
  */
@@ -123,17 +124,22 @@ static double pthread_uncontended(long n)
 struct handoff {
     coop_mutex_t m;
     long n, done;
+    int started;
 };
 
+/* Takes the mutex, then passes it on at every unlock: the other one is
+ * always queued by then. */
 static void handoff_body(void *opaque)
 {
     struct handoff *h = opaque;
 
     coop_mutex_lock(&h->m);
+    if (h->started++ == 0)
+        coop_yield(); /* the first holds it until the other queues */
     while (h->done < h->n) {
         h->done++;
-        coop_mutex_unlock(&h->m); /* the other one waits: handed over */
-        coop_mutex_lock(&h->m);
+        coop_mutex_unlock(&h->m); /* handed to the other one */
+        coop_mutex_lock(&h->m);   /* queues behind it */
     }
     coop_mutex_unlock(&h->m);
 }
@@ -153,11 +159,16 @@ static double coop_handoff(long n)
         perror("coop_create");
         exit(1);
     }
+    coop_enter(a); /* a holds it */
+    coop_enter(b); /* b queues for it */
     t0 = now_ns();
-    coop_enter(a); /* takes it, hands it to b at its first unlock... */
-    coop_enter(b); /* ...after b queued: from here on they alternate */
-    while (h.done < h.n)
-        coop_loop_poll(false);
+    coop_enter(a); /* from here on they alternate, to the end */
+    if (h.done != n || !coop_mutex_trylock(&h.m)) {
+        fprintf(stderr, "hand-off: did not run to the end\n");
+        failures++;
+    } else {
+        coop_mutex_unlock(&h.m);
+    }
     return (double)(now_ns() - t0) / (double)n;
 }
 
@@ -323,6 +334,7 @@ int main(int argc, char **argv)
         "  pthread_mutex: acquisitions that changed thread (%)",
     };
     double *v[SERIES];
+    const char *only = NULL;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
@@ -331,12 +343,15 @@ int main(int argc, char **argv)
             contended = 2000;
         } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
             rounds = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            only = argv[++i];
         } else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
             n = atol(argv[++i]);
             contended = n / 50 > 0 ? n / 50 : 1;
         } else {
             fprintf(stderr,
-                    "usage: %s [--quick] [--rounds N] [--iterations N]\n",
+                    "usage: %s [--quick] [--rounds N] [--iterations N] "
+                    "[--only uncontended|handoff|contention]\n",
                     argv[0]);
             return 2;
         }
@@ -349,20 +364,29 @@ int main(int argc, char **argv)
     coop_uncontended(n / 10, 0); /* warm-up: pool, pages, loop */
     coop_handoff(n / 100);
     for (int r = 0; r < rounds; r++) {
-        v[PTHREAD][r] = pthread_uncontended(n);
-        v[MUTEX][r] = coop_uncontended(n, 0);
-        v[RDLOCK][r] = coop_uncontended(n, 1);
-        v[WRLOCK][r] = coop_uncontended(n, 2);
-        v[HANDOFF][r] = coop_handoff(n / 10);
-        v[XPTHREAD][r] = contention(contended * 10, false, &v[XPTHREAD_CH][r]);
-        v[XCOOP][r] = contention(contended, true, &v[XCOOP_CH][r]);
-        v[XCOOP_CH][r] *= 100;
-        v[XPTHREAD_CH][r] *= 100;
+        if (!only || !strcmp(only, "uncontended")) {
+            v[PTHREAD][r] = pthread_uncontended(n);
+            v[MUTEX][r] = coop_uncontended(n, 0);
+            v[RDLOCK][r] = coop_uncontended(n, 1);
+            v[WRLOCK][r] = coop_uncontended(n, 2);
+        }
+        if (!only || !strcmp(only, "handoff"))
+            v[HANDOFF][r] = coop_handoff(n / 10);
+        if (!only || !strcmp(only, "contention")) {
+            v[XPTHREAD][r] =
+                contention(contended * 10, false, &v[XPTHREAD_CH][r]);
+            v[XCOOP][r] = contention(contended, true, &v[XCOOP_CH][r]);
+            v[XCOOP_CH][r] *= 100;
+            v[XPTHREAD_CH][r] *= 100;
+        }
     }
     printf("lock-bench: %s backend, %d rounds, medians\n", coop_backend(),
            rounds);
     for (int s = 0; s < SERIES; s++)
-        printf("  %-68s %10.1f%s\n", names[s], median(v[s], rounds),
+        if (!only || (!strcmp(only, "uncontended") && s <= PTHREAD) ||
+            (!strcmp(only, "handoff") && s == HANDOFF) ||
+            (!strcmp(only, "contention") && s >= XCOOP))
+            printf("  %-68s %10.1f%s\n", names[s], median(v[s], rounds),
                s >= XCOOP_CH ? "" : " ns");
     return failures ? 1 : 0;
 }

@@ -103,6 +103,7 @@ struct coop__thread {
     void   *altstack;       /* signal stack we installed for overflows      */
     bool    altstack_ready; /* this thread has an alternate signal stack    */
     struct coop_loop *loop; /* made on first use; read by others (atomic)   */
+    struct coop__bias *bias; /* mutexes biased to this thread (bias.h)      */
 };
 
 /* thread.c: thread-local storage.  Each accessor is a real call so no caller

@@ -3,18 +3,27 @@
  * Fair coroutine mutex, safe across threads (QEMU's CoMutex behaviour).
  *
  * The state word is the holder's handle with two flag bits: WAITERS (the
- * FIFO is not empty) and QLOCK (the bit lock of spin.h, which guards the
- * FIFO).  Uncontended, lock and unlock are one compare-and-swap each
- * (0 -> self, self -> 0).  Unlock with waiters hands the mutex straight to
- * the first of them (it is the holder before it even runs), so nobody
- * barges in and waiters are served in arrival order.  The waiter is woken
- * as coop_wake() does on its own thread, in its home loop from any other
- * (coop__wake_waiter).  A coroutine that finds the mutex held by a context
- * running on another thread, with nobody waiting, spins briefly first: the
- * holder may let go sooner than two switches and a loop's wake-up take.
+ * FIFO is not empty) and QLOCK (a bit lock, spin.h, that guards the FIFO
+ * when threads share the mutex).  The FIFO is a ring through co->next; the
+ * mutex keeps its newest waiter.  Unlock with waiters hands the mutex
+ * straight to the oldest (it is the holder before it even runs), so nobody
+ * barges in and waiters are served in arrival order.  A waiter is woken as
+ * coop_wake() does on its own thread, in its home loop from any other
+ * (coop__wake_waiter).
+ *
+ * Two ways to change the state (the bias word says which, bias.h):
+ *  - biased: the one thread the mutex is biased to uses plain loads and
+ *    stores, so a mutex that never leaves its thread costs no atomic
+ *    instruction, contended or not;
+ *  - shared: once a second thread has used it, compare-and-swap: one each
+ *    way uncontended (0 -> self, self -> 0), the bit lock around the FIFO
+ *    otherwise.  A coroutine that finds the mutex held by a context
+ *    running on another thread, with nobody waiting, spins briefly first:
+ *    the holder may let go sooner than two switches and a loop wake-up.
  */
 #include "config.h"
 
+#include "bias.h"
 #include "coop-internal.h"
 #include "diag.h"
 #include "spin.h"
@@ -24,39 +33,209 @@
 #define COOP__MX_FLAGS   (COOP__MX_WAITERS | COOP__MX_QLOCK)
 
 /* Rounds of waiting for a holder on another thread before queueing. */
-#define COOP__MX_SPINS 1000
+#define COOP__MX_SPINS 256
 
 _Static_assert(_Alignof(struct coop) > COOP__MX_FLAGS,
                "the mutex flags live in the low bits of a handle");
+_Static_assert(_Alignof(struct coop__bias) > COOP__BIAS_REVOKING,
+               "a slot's address is no special bias value");
 
 static inline coop_t *coop__mx_holder(uintptr_t s)
 {
     return (coop_t *)(s & ~COOP__MX_FLAGS);
 }
 
-void coop_mutex_init(coop_mutex_t *m)
+static inline uintptr_t coop__mx_load(const coop_mutex_t *m)
 {
-    __atomic_store_n(&m->coop_state_, 0, __ATOMIC_RELAXED);
-    coop_queue_init(&m->coop_waiters_);
+    return __atomic_load_n(&m->coop_state_, __ATOMIC_RELAXED);
 }
+
+/* ------------------------------------------------------ the waiter ring */
+
+static void coop__ring_push(coop_t **last, coop_t *co)
+{
+    if (*last) {
+        co->next = (*last)->next;
+        (*last)->next = co;
+    } else {
+        co->next = co;
+    }
+    *last = co;
+}
+
+static coop_t *coop__ring_pop(coop_t **last)
+{
+    coop_t *newest = *last, *oldest;
+
+    if (!newest)
+        return NULL;
+    oldest = newest->next;
+    if (oldest == newest)
+        *last = NULL;
+    else
+        newest->next = oldest->next;
+    oldest->next = NULL;
+    return oldest;
+}
+
+/* Under the bias or QLOCK: queue self and publish s | WAITERS (store
+ * releases QLOCK if s had it), then sleep until handed the mutex. */
+static void coop__mx_wait(coop_mutex_t *m, coop_t *self, uintptr_t s)
+{
+    coop__publish(self->waiting_on, m); /* a waiter before it is visible */
+    coop__ring_push(&m->coop_last_, self);
+    coop__bit_unlock(&m->coop_state_,
+                     (s & ~COOP__MX_QLOCK) | COOP__MX_WAITERS);
+    coop__sleep_published(self); /* the unlocker made us the holder */
+}
+
+/* Under the bias or QLOCK, s has WAITERS: hand m to the oldest waiter
+ * (the store releases QLOCK) and return it, to be woken. */
+static coop_t *coop__mx_hand_over(coop_mutex_t *m)
+{
+    coop_t *next = coop__ring_pop(&m->coop_last_);
+
+    coop__bit_unlock(&m->coop_state_,
+                     (uintptr_t)next | (m->coop_last_ ? COOP__MX_WAITERS : 0));
+    return next;
+}
+
+static __attribute__((noreturn, cold)) void coop__mx_relock(coop_mutex_t *m,
+                                                            coop_t *self)
+{
+    char label[COOP__LABEL_MAX];
+
+    coop__die("coroutine %s locked a mutex it already holds (%p)",
+              coop__label(self, label), (void *)m);
+}
+
+static __attribute__((noreturn, cold)) void coop__mx_not_held(coop_mutex_t *m)
+{
+    coop__die("unlocking mutex %p, which the caller does not hold", (void *)m);
+}
+
+/* ---------------------------------------------------------------- bias */
+
+static inline bool coop__mx_biased_to(const coop_mutex_t *m,
+                                      const struct coop__bias *me)
+{
+    return me && __atomic_load_n(&m->coop_bias_, __ATOMIC_RELAXED) ==
+                     (uintptr_t)me;
+}
+
+/*
+ * Make m usable from the thread of slot me (NULL: never biased): claim it
+ * when nobody has, or take the bias away from another thread.  True when
+ * m is now biased to me; false when everybody uses atomics.
+ */
+static __attribute__((noinline)) bool coop__mx_settle(coop_mutex_t *m,
+                                                      struct coop__bias *me)
+{
+    unsigned round = 0;
+
+    for (;;) {
+        uintptr_t b = __atomic_load_n(&m->coop_bias_, __ATOMIC_ACQUIRE);
+        uintptr_t want;
+
+        if (b == COOP__BIAS_SHARED)
+            return false;
+        if (me && b == (uintptr_t)me)
+            return true;
+        if (b == COOP__BIAS_REVOKING) {
+            coop__spin_wait(&round);
+            continue;
+        }
+        want = b == COOP__BIAS_NONE && me ? (uintptr_t)me
+             : b == COOP__BIAS_NONE        ? COOP__BIAS_SHARED
+                                           : COOP__BIAS_REVOKING;
+        if (!__atomic_compare_exchange_n(&m->coop_bias_, &b, want, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        if (want != COOP__BIAS_REVOKING)
+            return want != COOP__BIAS_SHARED;
+        coop__bias_revoke((struct coop__bias *)b, m);
+        __atomic_store_n(&m->coop_bias_, COOP__BIAS_SHARED, __ATOMIC_RELEASE);
+        return false;
+    }
+}
+
+/* Lock on the bias: false when it was taken away meanwhile. */
+static inline bool coop__mx_lock_biased(coop_mutex_t *m, coop_t *self,
+                                        struct coop__bias *me)
+{
+    uintptr_t s;
+
+    coop__bias_enter(me, m);
+    if (coop__unlikely(!coop__mx_biased_to(m, me))) {
+        coop__bias_leave(me);
+        return false;
+    }
+    s = coop__mx_load(m);
+    if (coop__likely(s == 0)) {
+        __atomic_store_n(&m->coop_state_, (uintptr_t)self, __ATOMIC_RELAXED);
+        coop__bias_leave(me);
+        return true;
+    }
+    if (coop__mx_holder(s) == self) {
+        coop__bias_leave(me);
+        coop__mx_relock(m, self);
+    }
+    coop__publish(self->waiting_on, m);
+    coop__ring_push(&m->coop_last_, self);
+    __atomic_store_n(&m->coop_state_, s | COOP__MX_WAITERS, __ATOMIC_RELAXED);
+    coop__bias_leave(me);
+    coop__sleep_published(self);
+    return true;
+}
+
+/* Unlock on the bias: false when it was taken away meanwhile. */
+static inline bool coop__mx_unlock_biased(coop_mutex_t *m, coop_t *self,
+                                          struct coop__bias *me)
+{
+    uintptr_t s;
+    coop_t *next;
+
+    coop__bias_enter(me, m);
+    if (coop__unlikely(!coop__mx_biased_to(m, me))) {
+        coop__bias_leave(me);
+        return false;
+    }
+    s = coop__mx_load(m);
+    if (coop__unlikely(coop__mx_holder(s) != self)) {
+        coop__bias_leave(me);
+        coop__mx_not_held(m);
+    }
+    if (coop__likely(s == (uintptr_t)self)) {
+        __atomic_store_n(&m->coop_state_, 0, __ATOMIC_RELAXED);
+        coop__bias_leave(me);
+        return true;
+    }
+    next = coop__mx_hand_over(m);
+    coop__bias_leave(me);
+    coop__wake_waiter(next); /* may enter it at once: off the bias first */
+    return true;
+}
+
+/* --------------------------------------------------------------- shared */
 
 static inline bool coop__mx_try(coop_mutex_t *m, coop_t *self)
 {
     uintptr_t free = 0;
 
-    return __atomic_compare_exchange_n(&m->coop_state_, &free,
+    return coop__mx_load(m) == 0 &&
+           __atomic_compare_exchange_n(&m->coop_state_, &free,
                                        (uintptr_t)self, false,
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/* Wait (without queueing) while holder s runs elsewhere and nobody waits;
- * true once self took the mutex. */
+/* Wait (without queueing) while the holder runs elsewhere and nobody
+ * waits; true once self took the mutex. */
 static bool coop__mx_spin(coop_mutex_t *m, coop_t *self)
 {
     unsigned round = 0;
 
     for (int i = 0; i < COOP__MX_SPINS; i++) {
-        uintptr_t s = __atomic_load_n(&m->coop_state_, __ATOMIC_RELAXED);
+        uintptr_t s = coop__mx_load(m);
 
         if (s == 0 && coop__mx_try(m, self))
             return true;
@@ -67,14 +246,12 @@ static bool coop__mx_spin(coop_mutex_t *m, coop_t *self)
     return false;
 }
 
-static __attribute__((noinline)) void coop__mx_lock_slow(coop_mutex_t *m,
-                                                         coop_t *self)
+static void coop__mx_lock_shared(coop_mutex_t *m, coop_t *self)
 {
-    char label[COOP__LABEL_MAX];
     bool spun = false;
 
     for (;;) {
-        uintptr_t s = __atomic_load_n(&m->coop_state_, __ATOMIC_RELAXED);
+        uintptr_t s = coop__mx_load(m);
         coop_t *holder;
 
         if (s == 0) {
@@ -83,8 +260,7 @@ static __attribute__((noinline)) void coop__mx_lock_slow(coop_mutex_t *m,
             continue;
         }
         if (coop__mx_holder(s) == self)
-            coop__die("coroutine %s locked a mutex it already holds (%p)",
-                      coop__label(self, label), (void *)m);
+            coop__mx_relock(m, self);
         s = coop__bit_lock(&m->coop_state_, COOP__MX_QLOCK);
         holder = coop__mx_holder(s);
         if (!holder) { /* let go meanwhile */
@@ -101,63 +277,89 @@ static __attribute__((noinline)) void coop__mx_lock_slow(coop_mutex_t *m,
                 return;
             continue;
         }
-        /* a waiter before anyone can see us in the FIFO */
-        coop__publish(self->waiting_on, m);
-        coop__fifo_push(&m->coop_waiters_, self);
-        coop__bit_unlock(&m->coop_state_, s | COOP__MX_WAITERS);
-        coop__sleep_published(self); /* the unlocker made us the holder */
+        coop__mx_wait(m, self, s);
         return;
     }
+}
+
+static void coop__mx_unlock_shared(coop_mutex_t *m, coop_t *self)
+{
+    uintptr_t s = (uintptr_t)self;
+
+    if (coop__likely(__atomic_compare_exchange_n(&m->coop_state_, &s, 0,
+                                                 false, __ATOMIC_RELEASE,
+                                                 __ATOMIC_RELAXED)))
+        return;
+    if (coop__mx_holder(s) != self)
+        coop__mx_not_held(m);
+    s = coop__bit_lock(&m->coop_state_, COOP__MX_QLOCK);
+    if (!(s & COOP__MX_WAITERS)) { /* only a spinner had the bit */
+        coop__bit_unlock(&m->coop_state_, 0);
+        return;
+    }
+    coop__wake_waiter(coop__mx_hand_over(m));
+}
+
+/* ---------------------------------------------------------------- API */
+
+void coop_mutex_init(coop_mutex_t *m)
+{
+    __atomic_store_n(&m->coop_state_, 0, __ATOMIC_RELAXED);
+    m->coop_last_ = NULL;
+    __atomic_store_n(&m->coop_bias_, COOP__BIAS_NONE, __ATOMIC_RELAXED);
 }
 
 void coop_mutex_lock(coop_mutex_t *m)
 {
     coop_t *self = coop__self_for_blocking("coop_mutex_lock");
+    struct coop__bias *me = self->home->bias;
 
-    if (coop__unlikely(!coop__mx_try(m, self)))
-        coop__mx_lock_slow(m, self);
+    if (!coop__likely(coop__mx_biased_to(m, me) &&
+                      coop__mx_lock_biased(m, self, me))) {
+        if (!(coop__mx_settle(m, me) && coop__mx_lock_biased(m, self, me)))
+            coop__mx_lock_shared(m, self);
+    }
     self->locks_held++;
 }
 
 bool coop_mutex_trylock(coop_mutex_t *m)
 {
     coop_t *self = coop__self_fast();
+    struct coop__bias *me = self->home->bias;
+    uintptr_t free = 0;
 
-    if (!coop__mx_try(m, self))
+    if (coop__mx_biased_to(m, me) || coop__mx_settle(m, me)) {
+        coop__bias_enter(me, m);
+        if (coop__likely(coop__mx_biased_to(m, me))) {
+            bool took = coop__mx_load(m) == 0;
+
+            if (took)
+                __atomic_store_n(&m->coop_state_, (uintptr_t)self,
+                                 __ATOMIC_RELAXED);
+            coop__bias_leave(me);
+            self->locks_held += took;
+            return took;
+        }
+        coop__bias_leave(me);
+        coop__mx_settle(m, me); /* taken away: now shared */
+    }
+    if (!__atomic_compare_exchange_n(&m->coop_state_, &free, (uintptr_t)self,
+                                     false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
         return false;
     self->locks_held++;
     return true;
 }
 
-static __attribute__((noinline)) void coop__mx_unlock_slow(coop_mutex_t *m,
-                                                           coop_t *self,
-                                                           uintptr_t s)
-{
-    coop_t *next;
-
-    if (coop__mx_holder(s) != self)
-        coop__die("unlocking mutex %p, which the caller does not hold",
-                  (void *)m);
-    s = coop__bit_lock(&m->coop_state_, COOP__MX_QLOCK);
-    next = coop__fifo_pop(&m->coop_waiters_);
-    if (!next) { /* only a spinner had the bit */
-        coop__bit_unlock(&m->coop_state_, 0);
-        return;
-    }
-    coop__bit_unlock(&m->coop_state_,
-                     (uintptr_t)next | (coop_queue_empty(&m->coop_waiters_)
-                                            ? 0 : COOP__MX_WAITERS));
-    coop__wake_waiter(next);
-}
-
 void coop_mutex_unlock(coop_mutex_t *m)
 {
     coop_t *self = coop__self_fast();
-    uintptr_t s = (uintptr_t)self;
+    struct coop__bias *me = self->home->bias;
 
-    if (coop__unlikely(!__atomic_compare_exchange_n(
-            &m->coop_state_, &s, 0, false, __ATOMIC_RELEASE,
-            __ATOMIC_RELAXED)))
-        coop__mx_unlock_slow(m, self, s);
+    if (!coop__likely(coop__mx_biased_to(m, me) &&
+                      coop__mx_unlock_biased(m, self, me))) {
+        if (!(coop__mx_settle(m, me) && coop__mx_unlock_biased(m, self, me)))
+            coop__mx_unlock_shared(m, self);
+    }
     self->locks_held--;
 }

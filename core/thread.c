@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 
+#include "bias.h"
 #include "coop-internal.h"
 #include "diag.h"
 
@@ -33,6 +34,8 @@ static void coop__thread_exit(void *arg)
     coop__loop_thread_exit(arg);
     coop__pool_free_all(arg);
     coop__overflow_thread_exit(arg);
+    coop__bias_slot_free(((struct coop__thread *)arg)->bias);
+    ((struct coop__thread *)arg)->bias = NULL;
 }
 
 static void coop__exit_key_create(void)
@@ -48,6 +51,7 @@ static __attribute__((noinline)) struct coop__thread *coop__thread_setup(void)
     pthread_once(&coop__exit_key_once, coop__exit_key_create);
     t->main.is_main = true;
     t->main.home = t;
+    t->bias = coop__bias_slot_new();
     if (pthread_setspecific(coop__exit_key, t) != 0)
         coop__die("cannot register the thread's pool for thread exit");
     coop__thread_ptr = t;

@@ -220,8 +220,9 @@ typedef struct coop_queue {
 } coop_queue_t;
 
 typedef struct coop_mutex {
-    uintptr_t    coop_state_;   /* internal: holder and flags, atomic */
-    coop_queue_t coop_waiters_; /* internal, do not touch */
+    uintptr_t coop_state_;  /* internal: holder and flags             */
+    coop_t   *coop_last_;   /* internal: newest waiter (a ring)       */
+    uintptr_t coop_bias_;   /* internal: the thread that may skip atomics */
 } coop_mutex_t;
 
 typedef struct coop_rwlock {
@@ -230,7 +231,7 @@ typedef struct coop_rwlock {
 } coop_rwlock_t;
 
 #define COOP_QUEUE_INITIALIZER(name)  { NULL, NULL }
-#define COOP_MUTEX_INITIALIZER(name)  { 0, { NULL, NULL } }
+#define COOP_MUTEX_INITIALIZER(name)  { 0, NULL, 0 }
 #define COOP_RWLOCK_INITIALIZER(name) { 0, { NULL, NULL } }
 
 /* A FIFO of waiting coroutines. */

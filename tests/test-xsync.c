@@ -518,6 +518,113 @@ START_TEST(test_random_steps_of_four_threads_keep_exclusion)
 }
 END_TEST
 
+/* ------------------------------------------- the bias moving to threads */
+
+/*
+ * A mutex used by one thread only is biased to it (plain loads and
+ * stores); the first other thread takes the bias away for good.  Checked
+ * through the internal bias word (core/bias.h: 1 is "shared by threads"),
+ * and by two threads starting to contend at the same moment, over and
+ * over, so the bias is taken while its owner is in the middle of a lock.
+ */
+#define BIAS_ROUNDS 200
+#define BIAS_LOCKS 400
+
+struct bias_race {
+    coop_mutex_t m;
+    long count;                  /* plain: under m */
+    int in_mutex;                /* atomic */
+    int violations;              /* atomic */
+    int ready, done;             /* atomic */
+};
+
+static void bias_racer(void *opaque)
+{
+    struct bias_race *b = opaque;
+
+    __atomic_add_fetch(&b->ready, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE) < 2)
+        ; /* both threads start together */
+    for (int i = 0; i < BIAS_LOCKS; i++) {
+        coop_mutex_lock(&b->m);
+        if (__atomic_exchange_n(&b->in_mutex, 1, __ATOMIC_RELAXED))
+            __atomic_add_fetch(&b->violations, 1, __ATOMIC_RELAXED);
+        b->count++;
+        __atomic_store_n(&b->in_mutex, 0, __ATOMIC_RELAXED);
+        coop_mutex_unlock(&b->m);
+    }
+    __atomic_add_fetch(&b->done, 1, __ATOMIC_RELEASE);
+}
+
+static bool bias_expected(void)
+{
+    return getenv("COOP_NO_LOCK_BIAS") == NULL &&
+           (getenv("COOP_TEST_SANITIZER") == NULL ||
+            strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0);
+}
+
+static coop_mutex_t bias_mutex = COOP_MUTEX_INITIALIZER(bias_mutex);
+static int bias_done; /* atomic */
+
+static void lock_unlock_once(void *opaque)
+{
+    (void)opaque;
+    coop_mutex_lock(&bias_mutex);
+    coop_mutex_unlock(&bias_mutex);
+    __atomic_add_fetch(&bias_done, 1, __ATOMIC_RELEASE);
+}
+
+START_TEST(test_mutex_bias_is_taken_by_the_second_thread)
+{
+    coop_mutex_t *m = &bias_mutex;
+    struct loop_thread lt[1];
+    pthread_barrier_t ready;
+
+    coop_enter(coop_create(lock_unlock_once, NULL));
+    if (bias_expected())
+        ck_assert_uint_gt(m->coop_bias_, 2); /* a thread's slot */
+    else
+        ck_assert_uint_eq(m->coop_bias_, 1);
+    start_loop_threads(lt, 1, &ready);
+    coop_schedule(lt[0].loop, coop_create(lock_unlock_once, NULL));
+    while (__atomic_load_n(&bias_done, __ATOMIC_ACQUIRE) < 2)
+        sched_yield();
+    stop_loop_threads(lt, 1, &ready);
+    ck_assert_uint_eq(m->coop_bias_, 1);
+    ck_assert_uint_eq(m->coop_state_, 0);
+    ck_assert(coop_mutex_trylock(m)); /* shared now: works from here too */
+    coop_mutex_unlock(m);
+}
+END_TEST
+
+START_TEST(test_mutex_bias_taken_while_its_thread_locks)
+{
+    struct loop_thread lt[2];
+    pthread_barrier_t ready;
+    int rounds = under_sanitizer() ? BIAS_ROUNDS / 4 : BIAS_ROUNDS;
+
+    start_loop_threads(lt, 2, &ready);
+    for (int r = 0; r < rounds; r++) {
+        struct bias_race b;
+
+        memset(&b, 0, sizeof(b));
+        coop_mutex_init(&b.m);
+        for (int i = 0; i < 2; i++) {
+            coop_t *co = coop_create(bias_racer, &b);
+
+            ck_assert_ptr_nonnull(co);
+            coop_schedule(lt[i].loop, co);
+        }
+        while (__atomic_load_n(&b.done, __ATOMIC_ACQUIRE) < 2)
+            sched_yield();
+        ck_assert_msg(b.violations == 0, "round %d: two holders at once", r);
+        ck_assert_int_eq(b.count, 2 * BIAS_LOCKS);
+        ck_assert_uint_eq(b.m.coop_state_, 0);
+    }
+    stop_loop_threads(lt, 2, &ready);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- misuse */
 
 struct no_loop {
@@ -578,6 +685,10 @@ Suite *xsync_suite(void)
     tcase_add_test(tc, test_mutex_waiters_of_two_threads_served_in_arrival_order);
     tcase_add_test(tc, test_rwlock_writers_of_two_threads_served_in_arrival_order);
     tcase_add_test(tc, test_queue_under_mutex_between_two_threads);
+
+    tc = coop_test_tcase(s, "bias");
+    tcase_add_test(tc, test_mutex_bias_is_taken_by_the_second_thread);
+    tcase_add_test(tc, test_mutex_bias_taken_while_its_thread_locks);
 
     tc = coop_test_tcase(s, "model");
     tcase_add_loop_test(tc, test_random_steps_of_four_threads_keep_exclusion,
