@@ -330,6 +330,89 @@ COOP_API const char *coop_version(void);
 /* "ucontext", "sigaltstack", "asm-x86_64" or "asm-aarch64". */
 COOP_API const char *coop_backend(void);
 
+/* ------------------------------------ Thread-local storage that follows a
+ *                                        coroutine */
+
+/*
+ * A suspended coroutine may be entered next from another thread, so any
+ * switch (coop_yield(), coop_enter(), a lock, queue or loop call that may
+ * wait) can move it.  Compilers assume a function runs on one thread: at
+ * -O2 they keep the thread pointer, the address of a __thread variable,
+ * and the results of errno's __errno_location() and of pthread_self()
+ * (glibc declares both const) across the call, so code after the switch
+ * reads and writes the old thread's copy.  On x86-64, &var and errno are
+ * cached that way; on aarch64 plain reads of var are too.
+ *
+ *   COOP_TLS_DECLARE(type, var);        in a header: the accessors
+ *   COOP_TLS_DEFINE(type, var);         in one file (which includes that
+ *                                       header): the variable and the
+ *                                       accessors, external linkage
+ *   COOP_TLS_DEFINE_STATIC(type, var);  the same, accessors static
+ *
+ * give a zero-initialised thread-local variable of the type (a plain
+ * __thread one, of internal linkage, named coop_tls_<var>) and
+ *
+ *   type get_<var>(void);               this thread's value
+ *   void set_<var>(type v);             set this thread's value
+ *   type *get_ptr_<var>(void);          this thread's copy
+ *
+ * (the names of QEMU's coroutine-tls.h, so code written for it ports as
+ * is).  Use a typedef for array and function-pointer types; in C++ the
+ * type must be one __thread accepts (trivially destructible, constant
+ * initialisation).
+ *
+ * Call the accessors afresh after every switch: a pointer from get_ptr_
+ * is the copy of the thread it was taken on, and must not be kept across
+ * a switch.  errno and pthread_self() have no such accessors: read errno
+ * right after the call that set it, before the next switch, and in a
+ * function that can switch use errno (or pthread_self()) on one side of
+ * the switch only, or in a helper that is not inlined.
+ *
+ * Decision: each accessor is an out-of-line function (noinline; noipa
+ * where GCC has it) holding an empty volatile asm with a memory clobber,
+ * and get_ptr_ passes the address through that asm; so neither inlining
+ * nor link-time optimisation lets a caller reuse a thread-local address
+ * computed before a switch, at the price of a call per access.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define COOP_TLS_NOINLINE_ __attribute__((noinline, noipa))
+#else
+#define COOP_TLS_NOINLINE_ __attribute__((noinline))
+#endif
+
+#define COOP_TLS_DECLARE(type, var)                                          \
+    COOP_TLS_NOINLINE_ type get_##var(void);                                 \
+    COOP_TLS_NOINLINE_ void set_##var(type);                                 \
+    COOP_TLS_NOINLINE_ type *get_ptr_##var(void)
+
+#define COOP_TLS_DEFINE(type, var)                                           \
+    COOP_TLS_DEFINE_WITH_(extern, type, var)
+
+#define COOP_TLS_DEFINE_STATIC(type, var)                                    \
+    COOP_TLS_DEFINE_WITH_(static __attribute__((unused)), type, var)
+
+/* The last line takes the semicolon written after the macro (a stray one
+ * at file scope is an error under -pedantic). */
+#define COOP_TLS_DEFINE_WITH_(linkage, type, var)                            \
+    static __thread type coop_tls_##var;                                     \
+    linkage COOP_TLS_NOINLINE_ type get_##var(void)                          \
+    {                                                                        \
+        __asm__ __volatile__("" ::: "memory");                               \
+        return coop_tls_##var;                                               \
+    }                                                                        \
+    linkage COOP_TLS_NOINLINE_ void set_##var(type coop_tls_value_)          \
+    {                                                                        \
+        __asm__ __volatile__("" ::: "memory");                               \
+        coop_tls_##var = coop_tls_value_;                                    \
+    }                                                                        \
+    linkage COOP_TLS_NOINLINE_ type *get_ptr_##var(void)                     \
+    {                                                                        \
+        type *coop_tls_ptr_ = &coop_tls_##var;                               \
+        __asm__ __volatile__("" : "+r"(coop_tls_ptr_) : : "memory");         \
+        return coop_tls_ptr_;                                                \
+    }                                                                        \
+    struct coop_tls_end_##var
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,13 @@ extern "C" coop_t *coop_self(void);
 extern "C" void coop_enter(coop_t *co);
 #endif
 
+/* The thread-local macros, each kind, with the semicolon after them. */
+struct coop_header_pair { int a; long b; };
+COOP_TLS_DECLARE(int, coop_header_tls);
+COOP_TLS_DEFINE(int, coop_header_tls);
+COOP_TLS_DEFINE_STATIC(struct coop_header_pair, coop_header_pair);
+COOP_TLS_DEFINE_STATIC(char *, coop_header_unused);
+
 int coop_header_check(void);
 int coop_header_check(void)
 {
@@ -36,7 +43,9 @@ int coop_header_check(void)
     coop_fn fn = 0;
 
     coop_attr_init(&attr);
+    set_coop_header_tls(get_coop_header_tls() + *get_ptr_coop_header_tls());
     return fn == 0 && coop_self() != 0 && !coop_in_coroutine()
+           && get_coop_header_pair().a == get_ptr_coop_header_pair()->a
            && COOP_VERSION_MAJOR + COOP_VERSION_MINOR + COOP_VERSION_PATCH >= 0;
 }
 TU
@@ -56,9 +65,9 @@ int coop_loop_header_check(void)
 TU
 cp "$tu-loop.c" "$tu-loop.cc" || exit 99
 
-echo "C:   $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Werror -fsyntax-only"
+echo "C:   $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Werror -fsyntax-only"
 for f in "$tu.c" "$tu-loop.c"; do
-    $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Werror -fsyntax-only \
+    $CC -std=c99 -Wall -Wextra -pedantic -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Werror -fsyntax-only \
         -I"$top_srcdir/include" "$f" || exit 1
 done
 
