@@ -3,11 +3,13 @@
  * C++ exceptions inside coroutines: thrown and caught there, across
  * yields, in interleaved coroutines, with destructors running while the
  * stack unwinds; one that escapes the entry function ends the process
- * through std::terminate().
+ * through std::terminate().  Also: the COOP_TLS_* macros compile as C++
+ * and follow a coroutine to another thread.
  */
 #include <csignal>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <coop.h>
 
@@ -181,6 +183,54 @@ START_TEST(test_exception_escaping_entry_terminates)
 }
 END_TEST
 
+/* ------------------------------------- COOP_TLS_* in C++, one hop */
+
+struct cxx_tls_pair {
+    long value;
+    const void *owner;
+};
+COOP_TLS_DEFINE_STATIC(cxx_tls_pair, cxx_tls);
+
+struct cxx_hop {
+    cxx_tls_pair before{}, after{};
+    const cxx_tls_pair *ptr_before = nullptr, *ptr_after = nullptr;
+};
+
+void cxx_tls_hop(void *opaque)
+{
+    cxx_hop *h = static_cast<cxx_hop *>(opaque);
+
+    h->before = get_cxx_tls();
+    h->ptr_before = get_ptr_cxx_tls();
+    coop_yield(); /* resumed on the std::thread */
+    h->after = get_cxx_tls();
+    h->ptr_after = get_ptr_cxx_tls();
+}
+
+START_TEST(test_tls_macros_follow_coroutine)
+{
+    cxx_hop h;
+    const cxx_tls_pair *other = nullptr;
+    coop_t *co = coop_create(cxx_tls_hop, &h);
+
+    ck_assert_ptr_nonnull(co);
+    set_cxx_tls(cxx_tls_pair{1, get_ptr_cxx_tls()});
+    coop_enter(co);
+    std::thread t([&] {
+        set_cxx_tls(cxx_tls_pair{2, get_ptr_cxx_tls()});
+        other = get_ptr_cxx_tls();
+        coop_enter(co);
+    });
+    t.join();
+    ck_assert_int_eq(h.before.value, 1);
+    ck_assert_ptr_eq(h.ptr_before, get_ptr_cxx_tls());
+    ck_assert_int_eq(h.after.value, 2);
+    ck_assert_ptr_eq(h.after.owner, other);
+    ck_assert_ptr_eq(h.ptr_after, other);
+    ck_assert_ptr_ne(other, get_ptr_cxx_tls());
+}
+END_TEST
+
 void setup_no_core()
 {
     no_core_dumps();
@@ -198,6 +248,9 @@ extern "C" Suite *cxx_suite(void)
     tcase_add_test(tc, test_exception_thrown_after_resume_caught_in_entry);
     tcase_add_test(tc, test_destructors_run_while_unwinding);
     tcase_add_test(tc, test_interleaved_coroutines_throw_across_yields);
+
+    tc = coop_test_tcase(s, "tls");
+    tcase_add_test(tc, test_tls_macros_follow_coroutine);
 
     tc = coop_test_tcase(s, "terminate");
     tcase_add_checked_fixture(tc, setup_no_core, nullptr);
