@@ -356,17 +356,29 @@ static bool coop__has_work(struct coop_loop *loop)
 static void coop__loop_epoll(struct coop_loop *loop, int timeout_ms)
 {
     struct epoll_event evs[COOP__EVENTS_PER_WAIT];
+    bool evfd_ready = false;
     int n;
 
+    /* A pending notification (notified still set) means a pusher may have
+     * written the eventfd after our last read took its count, and the
+     * next pusher will not write again: do not block on it. */
     if (timeout_ms != 0) {
         __atomic_store_n(&loop->sleeping, 1, __ATOMIC_SEQ_CST);
         if (coop__has_work(loop) ||
-            __atomic_exchange_n(&loop->kicked, 0, __ATOMIC_SEQ_CST))
+            __atomic_exchange_n(&loop->kicked, 0, __ATOMIC_SEQ_CST) ||
+            __atomic_load_n(&loop->notified, __ATOMIC_SEQ_CST))
             timeout_ms = 0;
     }
     n = epoll_wait(loop->epfd, evs, COOP__EVENTS_PER_WAIT, timeout_ms);
     __atomic_store_n(&loop->sleeping, 0, __ATOMIC_SEQ_CST);
-    if (__atomic_exchange_n(&loop->notified, 0, __ATOMIC_SEQ_CST)) {
+    for (int i = 0; i < n; i++)
+        if (evs[i].data.u64 == COOP__EVFD_TAG)
+            evfd_ready = true;
+    /* Accept notifications first, then empty the counter: a write that
+     * lands after the read is seen readable by the next epoll_wait, and
+     * one whose count the read took leaves notified set (above). */
+    if (__atomic_exchange_n(&loop->notified, 0, __ATOMIC_SEQ_CST) ||
+        evfd_ready) {
         uint64_t count;
         ssize_t r = read(loop->evfd, &count, sizeof(count));
 
