@@ -84,3 +84,37 @@ void coop__bias_revoke(struct coop__bias *slot, const void *lock)
     while (__atomic_load_n(&slot->busy, __ATOMIC_ACQUIRE) == lock)
         coop__spin_wait(&round);
 }
+
+_Static_assert(_Alignof(struct coop__bias) > COOP__BIAS_REVOKING,
+               "a slot's address is no special bias value");
+
+bool coop__bias_settle(uintptr_t *word, struct coop__bias *me,
+                       const void *lock)
+{
+    unsigned round = 0;
+
+    for (;;) {
+        uintptr_t b = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        uintptr_t want;
+
+        if (b == COOP__BIAS_SHARED)
+            return false;
+        if (me && b == (uintptr_t)me)
+            return true;
+        if (b == COOP__BIAS_REVOKING) {
+            coop__spin_wait(&round);
+            continue;
+        }
+        want = b == COOP__BIAS_NONE && me ? (uintptr_t)me
+             : b == COOP__BIAS_NONE        ? COOP__BIAS_SHARED
+                                           : COOP__BIAS_REVOKING;
+        if (!__atomic_compare_exchange_n(word, &b, want, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        if (want != COOP__BIAS_REVOKING)
+            return want != COOP__BIAS_SHARED;
+        coop__bias_revoke((struct coop__bias *)b, lock);
+        __atomic_store_n(word, COOP__BIAS_SHARED, __ATOMIC_RELEASE);
+        return false;
+    }
+}

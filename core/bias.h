@@ -42,6 +42,20 @@ void coop__bias_slot_free(struct coop__bias *slot);
  * biased operation on lock is in flight and its stores are visible. */
 void coop__bias_revoke(struct coop__bias *slot, const void *lock);
 
+/* Make the lock whose bias word is *word usable from the thread of slot
+ * me (NULL: never biased): claim it when nobody has, or take the bias away
+ * from another thread.  True when it is now biased to me; false when
+ * everybody uses atomics. */
+bool coop__bias_settle(uintptr_t *word, struct coop__bias *me,
+                       const void *lock);
+
+/* *word biased to slot me (a hint until checked after coop__bias_enter). */
+static inline bool coop__bias_is(const uintptr_t *word,
+                                 const struct coop__bias *me)
+{
+    return me && __atomic_load_n(word, __ATOMIC_RELAXED) == (uintptr_t)me;
+}
+
 static inline void coop__bias_enter(struct coop__bias *slot, const void *lock)
 {
     __atomic_store_n(&slot->busy, lock, __ATOMIC_RELAXED);

@@ -225,4 +225,37 @@ static inline void coop__fifo_prepend(coop_queue_t *q, coop_queue_t *from)
     from->coop_head_ = from->coop_tail_ = NULL;
 }
 
+/* A ring of coroutines through co->next, kept by its newest member: the
+ * waiters of a mutex or rwlock in one pointer (oldest first out). */
+static inline void coop__ring_push(coop_t **last, coop_t *co)
+{
+    if (*last) {
+        co->next = (*last)->next;
+        (*last)->next = co;
+    } else {
+        co->next = co;
+    }
+    *last = co;
+}
+
+static inline coop_t *coop__ring_first(coop_t *const *last)
+{
+    return *last ? (*last)->next : NULL;
+}
+
+static inline coop_t *coop__ring_pop(coop_t **last)
+{
+    coop_t *newest = *last, *oldest;
+
+    if (!newest)
+        return NULL;
+    oldest = newest->next;
+    if (oldest == newest)
+        *last = NULL;
+    else
+        newest->next = oldest->next;
+    oldest->next = NULL;
+    return oldest;
+}
+
 #endif /* COOP_INTERNAL_H */

@@ -37,8 +37,6 @@
 
 _Static_assert(_Alignof(struct coop) > COOP__MX_FLAGS,
                "the mutex flags live in the low bits of a handle");
-_Static_assert(_Alignof(struct coop__bias) > COOP__BIAS_REVOKING,
-               "a slot's address is no special bias value");
 
 static inline coop_t *coop__mx_holder(uintptr_t s)
 {
@@ -48,34 +46,6 @@ static inline coop_t *coop__mx_holder(uintptr_t s)
 static inline uintptr_t coop__mx_load(const coop_mutex_t *m)
 {
     return __atomic_load_n(&m->coop_state_, __ATOMIC_RELAXED);
-}
-
-/* ------------------------------------------------------ the waiter ring */
-
-static void coop__ring_push(coop_t **last, coop_t *co)
-{
-    if (*last) {
-        co->next = (*last)->next;
-        (*last)->next = co;
-    } else {
-        co->next = co;
-    }
-    *last = co;
-}
-
-static coop_t *coop__ring_pop(coop_t **last)
-{
-    coop_t *newest = *last, *oldest;
-
-    if (!newest)
-        return NULL;
-    oldest = newest->next;
-    if (oldest == newest)
-        *last = NULL;
-    else
-        newest->next = oldest->next;
-    oldest->next = NULL;
-    return oldest;
 }
 
 /* Under the bias or QLOCK: queue self and publish s | WAITERS (store
@@ -119,44 +89,7 @@ static __attribute__((noreturn, cold)) void coop__mx_not_held(coop_mutex_t *m)
 static inline bool coop__mx_biased_to(const coop_mutex_t *m,
                                       const struct coop__bias *me)
 {
-    return me && __atomic_load_n(&m->coop_bias_, __ATOMIC_RELAXED) ==
-                     (uintptr_t)me;
-}
-
-/*
- * Make m usable from the thread of slot me (NULL: never biased): claim it
- * when nobody has, or take the bias away from another thread.  True when
- * m is now biased to me; false when everybody uses atomics.
- */
-static __attribute__((noinline)) bool coop__mx_settle(coop_mutex_t *m,
-                                                      struct coop__bias *me)
-{
-    unsigned round = 0;
-
-    for (;;) {
-        uintptr_t b = __atomic_load_n(&m->coop_bias_, __ATOMIC_ACQUIRE);
-        uintptr_t want;
-
-        if (b == COOP__BIAS_SHARED)
-            return false;
-        if (me && b == (uintptr_t)me)
-            return true;
-        if (b == COOP__BIAS_REVOKING) {
-            coop__spin_wait(&round);
-            continue;
-        }
-        want = b == COOP__BIAS_NONE && me ? (uintptr_t)me
-             : b == COOP__BIAS_NONE        ? COOP__BIAS_SHARED
-                                           : COOP__BIAS_REVOKING;
-        if (!__atomic_compare_exchange_n(&m->coop_bias_, &b, want, false,
-                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue;
-        if (want != COOP__BIAS_REVOKING)
-            return want != COOP__BIAS_SHARED;
-        coop__bias_revoke((struct coop__bias *)b, m);
-        __atomic_store_n(&m->coop_bias_, COOP__BIAS_SHARED, __ATOMIC_RELEASE);
-        return false;
-    }
+    return coop__bias_is(&m->coop_bias_, me);
 }
 
 /* Lock on the bias: false when it was taken away meanwhile. */
@@ -316,7 +249,8 @@ void coop_mutex_lock(coop_mutex_t *m)
 
     if (!coop__likely(coop__mx_biased_to(m, me) &&
                       coop__mx_lock_biased(m, self, me))) {
-        if (!(coop__mx_settle(m, me) && coop__mx_lock_biased(m, self, me)))
+        if (!(coop__bias_settle(&m->coop_bias_, me, m) &&
+              coop__mx_lock_biased(m, self, me)))
             coop__mx_lock_shared(m, self);
     }
     self->locks_held++;
@@ -328,7 +262,8 @@ bool coop_mutex_trylock(coop_mutex_t *m)
     struct coop__bias *me = self->home->bias;
     uintptr_t free = 0;
 
-    if (coop__mx_biased_to(m, me) || coop__mx_settle(m, me)) {
+    if (coop__mx_biased_to(m, me) ||
+        coop__bias_settle(&m->coop_bias_, me, m)) {
         coop__bias_enter(me, m);
         if (coop__likely(coop__mx_biased_to(m, me))) {
             bool took = coop__mx_load(m) == 0;
@@ -341,7 +276,7 @@ bool coop_mutex_trylock(coop_mutex_t *m)
             return took;
         }
         coop__bias_leave(me);
-        coop__mx_settle(m, me); /* taken away: now shared */
+        coop__bias_settle(&m->coop_bias_, me, m); /* taken away: now shared */
     }
     if (!__atomic_compare_exchange_n(&m->coop_state_, &free, (uintptr_t)self,
                                      false, __ATOMIC_ACQUIRE,
@@ -358,7 +293,8 @@ void coop_mutex_unlock(coop_mutex_t *m)
 
     if (!coop__likely(coop__mx_biased_to(m, me) &&
                       coop__mx_unlock_biased(m, self, me))) {
-        if (!(coop__mx_settle(m, me) && coop__mx_unlock_biased(m, self, me)))
+        if (!(coop__bias_settle(&m->coop_bias_, me, m) &&
+              coop__mx_unlock_biased(m, self, me)))
             coop__mx_unlock_shared(m, self);
     }
     self->locks_held--;

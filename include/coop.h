@@ -218,8 +218,8 @@ COOP_API void coop_wake(coop_t *co);
  * atomic instruction; the first other thread takes the bias away, once,
  * with membarrier(2), and from then on lock and unlock are one
  * compare-and-swap each when uncontended.  (The environment variable
- * COOP_NO_LOCK_BIAS turns biasing off.)  An rwlock call takes one atomic
- * read-modify-write when nobody waits.
+ * COOP_NO_LOCK_BIAS turns biasing off.)  Rwlocks are biased the same
+ * way; shared, each call takes one atomic read-modify-write.
  */
 typedef struct coop_queue {
     coop_t *coop_head_;     /* internal, do not touch */
@@ -233,13 +233,14 @@ typedef struct coop_mutex {
 } coop_mutex_t;
 
 typedef struct coop_rwlock {
-    uintptr_t    coop_state_;   /* internal: holders and flags, atomic */
-    coop_queue_t coop_waiters_; /* internal, do not touch */
+    uintptr_t coop_state_;  /* internal: holders and flags            */
+    coop_t   *coop_last_;   /* internal: newest waiter (a ring)       */
+    uintptr_t coop_bias_;   /* internal: the thread that may skip atomics */
 } coop_rwlock_t;
 
 #define COOP_QUEUE_INITIALIZER(name)  { NULL, NULL }
 #define COOP_MUTEX_INITIALIZER(name)  { 0, NULL, 0 }
-#define COOP_RWLOCK_INITIALIZER(name) { 0, { NULL, NULL } }
+#define COOP_RWLOCK_INITIALIZER(name) { 0, NULL, 0 }
 
 /* A FIFO of waiting coroutines. */
 COOP_API void coop_queue_init(coop_queue_t *q);

@@ -532,6 +532,9 @@ END_TEST
 
 struct bias_race {
     coop_mutex_t m;
+    coop_rwlock_t rw;
+    bool use_rwlock;
+    int readers;                 /* atomic */
     long count;                  /* plain: under m */
     int in_mutex;                /* atomic */
     int violations;              /* atomic */
@@ -546,12 +549,28 @@ static void bias_racer(void *opaque)
     while (__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE) < 2)
         ; /* both threads start together */
     for (int i = 0; i < BIAS_LOCKS; i++) {
-        coop_mutex_lock(&b->m);
-        if (__atomic_exchange_n(&b->in_mutex, 1, __ATOMIC_RELAXED))
+        if (b->use_rwlock && i % 3 == 2) { /* a read hold now and then */
+            coop_rwlock_rdlock(&b->rw);
+            __atomic_add_fetch(&b->readers, 1, __ATOMIC_RELAXED);
+            if (__atomic_load_n(&b->in_mutex, __ATOMIC_RELAXED))
+                __atomic_add_fetch(&b->violations, 1, __ATOMIC_RELAXED);
+            __atomic_sub_fetch(&b->readers, 1, __ATOMIC_RELAXED);
+            coop_rwlock_unlock(&b->rw);
+            continue;
+        }
+        if (b->use_rwlock)
+            coop_rwlock_wrlock(&b->rw);
+        else
+            coop_mutex_lock(&b->m);
+        if (__atomic_exchange_n(&b->in_mutex, 1, __ATOMIC_RELAXED) ||
+            __atomic_load_n(&b->readers, __ATOMIC_RELAXED))
             __atomic_add_fetch(&b->violations, 1, __ATOMIC_RELAXED);
         b->count++;
         __atomic_store_n(&b->in_mutex, 0, __ATOMIC_RELAXED);
-        coop_mutex_unlock(&b->m);
+        if (b->use_rwlock)
+            coop_rwlock_unlock(&b->rw);
+        else
+            coop_mutex_unlock(&b->m);
     }
     __atomic_add_fetch(&b->done, 1, __ATOMIC_RELEASE);
 }
@@ -597,7 +616,7 @@ START_TEST(test_mutex_bias_is_taken_by_the_second_thread)
 }
 END_TEST
 
-START_TEST(test_mutex_bias_taken_while_its_thread_locks)
+static void run_bias_race(bool use_rwlock)
 {
     struct loop_thread lt[2];
     pthread_barrier_t ready;
@@ -609,6 +628,8 @@ START_TEST(test_mutex_bias_taken_while_its_thread_locks)
 
         memset(&b, 0, sizeof(b));
         coop_mutex_init(&b.m);
+        coop_rwlock_init(&b.rw);
+        b.use_rwlock = use_rwlock;
         for (int i = 0; i < 2; i++) {
             coop_t *co = coop_create(bias_racer, &b);
 
@@ -618,10 +639,23 @@ START_TEST(test_mutex_bias_taken_while_its_thread_locks)
         while (__atomic_load_n(&b.done, __ATOMIC_ACQUIRE) < 2)
             sched_yield();
         ck_assert_msg(b.violations == 0, "round %d: two holders at once", r);
-        ck_assert_int_eq(b.count, 2 * BIAS_LOCKS);
+        ck_assert_int_eq(b.count, use_rwlock ? 2 * (BIAS_LOCKS - BIAS_LOCKS / 3)
+                                             : 2 * BIAS_LOCKS);
         ck_assert_uint_eq(b.m.coop_state_, 0);
+        ck_assert_uint_eq(b.rw.coop_state_, 0);
     }
     stop_loop_threads(lt, 2, &ready);
+}
+
+START_TEST(test_mutex_bias_taken_while_its_thread_locks)
+{
+    run_bias_race(false);
+}
+END_TEST
+
+START_TEST(test_rwlock_bias_taken_while_its_thread_locks)
+{
+    run_bias_race(true);
 }
 END_TEST
 
@@ -689,6 +723,7 @@ Suite *xsync_suite(void)
     tc = coop_test_tcase(s, "bias");
     tcase_add_test(tc, test_mutex_bias_is_taken_by_the_second_thread);
     tcase_add_test(tc, test_mutex_bias_taken_while_its_thread_locks);
+    tcase_add_test(tc, test_rwlock_bias_taken_while_its_thread_locks);
 
     tc = coop_test_tcase(s, "model");
     tcase_add_loop_test(tc, test_random_steps_of_four_threads_keep_exclusion,
