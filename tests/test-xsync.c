@@ -547,7 +547,7 @@ static void bias_racer(void *opaque)
 
     __atomic_add_fetch(&b->ready, 1, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE) < 2)
-        ; /* both threads start together */
+        sched_yield(); /* both threads start together */
     for (int i = 0; i < BIAS_LOCKS; i++) {
         if (b->use_rwlock && i % 3 == 2) { /* a read hold now and then */
             coop_rwlock_rdlock(&b->rw);
