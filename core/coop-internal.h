@@ -155,8 +155,18 @@ void coop__registry_remove(coop_t *co);
 /* coop.c */
 void coop__destroy(coop_t *co);
 
-/* The running coroutine, for blocking calls: misuse outside a coroutine. */
-coop_t *coop__self_for_blocking(const char *call);
+/* The running coroutine, for blocking calls: misuse outside a coroutine
+ * (under the rule of coop__current_before_switch()). */
+__attribute__((noreturn, cold)) void coop__blocking_outside(const char *call);
+
+static inline coop_t *coop__self_for_blocking(const char *call)
+{
+    coop_t *self = coop__current_before_switch();
+
+    if (coop__unlikely(!self || self->is_main))
+        coop__blocking_outside(call);
+    return self;
+}
 
 /* Sleep in the primitive `on` until coop__wake_waiter() wakes us. */
 void coop__sleep(coop_t *self, const void *on);
@@ -166,8 +176,9 @@ void coop__sleep(coop_t *self, const void *on);
 void coop__sleep_published(coop_t *self);
 
 /* End co's sleep in a primitive and wake it: as coop_wake() does when co's
- * home is the calling thread, else in co's home loop (coop_wake_home()). */
-void coop__wake_waiter(coop_t *co);
+ * home is here, the calling thread, else in co's home loop
+ * (coop_wake_home()). */
+void coop__wake_waiter(coop_t *co, const struct coop__thread *here);
 
 /* caller, waiting_on, woken, started: coop_get_state() may read them from
  * another thread, so they are written as (relaxed) atomics, which costs

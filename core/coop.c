@@ -396,13 +396,9 @@ void coop_wake(coop_t *co)
 
 /* ------------------------------------------------- sleeping in primitives */
 
-coop_t *coop__self_for_blocking(const char *call)
+void coop__blocking_outside(const char *call)
 {
-    coop_t *self = coop__current_before_switch();
-
-    if (coop__unlikely(!self || self->is_main))
-        coop__die("%s() called outside a coroutine", call);
-    return self;
+    coop__die("%s() called outside a coroutine", call);
 }
 
 void coop__sleep_published(coop_t *self)
@@ -421,13 +417,13 @@ void coop__sleep(coop_t *self, const void *on)
     coop__sleep_published(self);
 }
 
-void coop__wake_waiter(coop_t *co)
+void coop__wake_waiter(coop_t *co, const struct coop__thread *here)
 {
     /* co sleeps (or is about to, on its thread): its home is settled */
     struct coop__thread *home = __atomic_load_n(&co->home, __ATOMIC_RELAXED);
 
     coop__publish(co->waiting_on, NULL);
-    if (coop__likely(home == coop__thread()))
+    if (coop__likely(home == here))
         coop_wake(co);
     else
         coop__wake_in_home(co, home);

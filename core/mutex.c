@@ -48,22 +48,29 @@ static inline uintptr_t coop__mx_load(const coop_mutex_t *m)
     return __atomic_load_n(&m->coop_state_, __ATOMIC_RELAXED);
 }
 
-/* Under the bias or QLOCK: queue self and publish s | WAITERS (store
- * releases QLOCK if s had it), then sleep until handed the mutex. */
-static void coop__mx_wait(coop_mutex_t *m, coop_t *self, uintptr_t s)
+/* What a lock attempt came to. */
+enum coop__mx_took { COOP__MX_TOOK, COOP__MX_QUEUED, COOP__MX_UNBIASED };
+
+/* Under QLOCK: queue self and publish s | WAITERS (which releases QLOCK).
+ * The caller then sleeps until the unlocker hands it the mutex. */
+static void coop__mx_queue(coop_mutex_t *m, coop_t *self, uintptr_t s)
 {
     coop__publish(self->waiting_on, m); /* a waiter before it is visible */
     coop__ring_push(&m->coop_last_, self);
     coop__bit_unlock(&m->coop_state_,
                      (s & ~COOP__MX_QLOCK) | COOP__MX_WAITERS);
-    coop__sleep_published(self); /* the unlocker made us the holder */
 }
 
 /* Under the bias or QLOCK, s has WAITERS: hand m to the oldest waiter
- * (the store releases QLOCK) and return it, to be woken. */
-static coop_t *coop__mx_hand_over(coop_mutex_t *m)
+ * (the store releases QLOCK) and return it, to be woken.  Its hold is
+ * counted here, so that its coop_mutex_lock() ends with the switch itself
+ * (a tail call: it resumes straight in its caller, no return to
+ * mispredict). */
+static inline coop_t *coop__mx_hand_over(coop_mutex_t *m)
 {
     coop_t *next = coop__ring_pop(&m->coop_last_);
+
+    next->locks_held++;
 
     coop__bit_unlock(&m->coop_state_,
                      (uintptr_t)next | (m->coop_last_ ? COOP__MX_WAITERS : 0));
@@ -92,22 +99,23 @@ static inline bool coop__mx_biased_to(const coop_mutex_t *m,
     return coop__bias_is(&m->coop_bias_, me);
 }
 
-/* Lock on the bias: false when it was taken away meanwhile. */
-static inline bool coop__mx_lock_biased(coop_mutex_t *m, coop_t *self,
-                                        struct coop__bias *me)
+/* Lock on the bias (UNBIASED: taken away meanwhile, nothing done). */
+static inline enum coop__mx_took coop__mx_lock_biased(coop_mutex_t *m,
+                                                      coop_t *self,
+                                                      struct coop__bias *me)
 {
     uintptr_t s;
 
     coop__bias_enter(me, m);
     if (coop__unlikely(!coop__mx_biased_to(m, me))) {
         coop__bias_leave(me);
-        return false;
+        return COOP__MX_UNBIASED;
     }
     s = coop__mx_load(m);
     if (coop__likely(s == 0)) {
         __atomic_store_n(&m->coop_state_, (uintptr_t)self, __ATOMIC_RELAXED);
         coop__bias_leave(me);
-        return true;
+        return COOP__MX_TOOK;
     }
     if (coop__mx_holder(s) == self) {
         coop__bias_leave(me);
@@ -117,8 +125,7 @@ static inline bool coop__mx_lock_biased(coop_mutex_t *m, coop_t *self,
     coop__ring_push(&m->coop_last_, self);
     __atomic_store_n(&m->coop_state_, s | COOP__MX_WAITERS, __ATOMIC_RELAXED);
     coop__bias_leave(me);
-    coop__sleep_published(self);
-    return true;
+    return COOP__MX_QUEUED;
 }
 
 /* Unlock on the bias: false when it was taken away meanwhile. */
@@ -145,7 +152,8 @@ static inline bool coop__mx_unlock_biased(coop_mutex_t *m, coop_t *self,
     }
     next = coop__mx_hand_over(m);
     coop__bias_leave(me);
-    coop__wake_waiter(next); /* may enter it at once: off the bias first */
+    /* may enter it at once: off the bias first */
+    coop__wake_waiter(next, self->home);
     return true;
 }
 
@@ -179,7 +187,7 @@ static bool coop__mx_spin(coop_mutex_t *m, coop_t *self)
     return false;
 }
 
-static void coop__mx_lock_shared(coop_mutex_t *m, coop_t *self)
+static enum coop__mx_took coop__mx_lock_shared(coop_mutex_t *m, coop_t *self)
 {
     bool spun = false;
 
@@ -189,7 +197,7 @@ static void coop__mx_lock_shared(coop_mutex_t *m, coop_t *self)
 
         if (s == 0) {
             if (coop__mx_try(m, self))
-                return;
+                return COOP__MX_TOOK;
             continue;
         }
         if (coop__mx_holder(s) == self)
@@ -207,11 +215,11 @@ static void coop__mx_lock_shared(coop_mutex_t *m, coop_t *self)
             coop__bit_unlock(&m->coop_state_, s);
             spun = true;
             if (coop__mx_spin(m, self))
-                return;
+                return COOP__MX_TOOK;
             continue;
         }
-        coop__mx_wait(m, self, s);
-        return;
+        coop__mx_queue(m, self, s);
+        return COOP__MX_QUEUED;
     }
 }
 
@@ -230,7 +238,7 @@ static void coop__mx_unlock_shared(coop_mutex_t *m, coop_t *self)
         coop__bit_unlock(&m->coop_state_, 0);
         return;
     }
-    coop__wake_waiter(coop__mx_hand_over(m));
+    coop__wake_waiter(coop__mx_hand_over(m), self->home);
 }
 
 /* ---------------------------------------------------------------- API */
@@ -246,14 +254,21 @@ void coop_mutex_lock(coop_mutex_t *m)
 {
     coop_t *self = coop__self_for_blocking("coop_mutex_lock");
     struct coop__bias *me = self->home->bias;
+    enum coop__mx_took took = COOP__MX_UNBIASED;
 
-    if (!coop__likely(coop__mx_biased_to(m, me) &&
-                      coop__mx_lock_biased(m, self, me))) {
-        if (!(coop__bias_settle(&m->coop_bias_, me, m) &&
-              coop__mx_lock_biased(m, self, me)))
-            coop__mx_lock_shared(m, self);
+    if (coop__likely(coop__mx_biased_to(m, me)))
+        took = coop__mx_lock_biased(m, self, me);
+    if (coop__unlikely(took == COOP__MX_UNBIASED)) {
+        if (coop__bias_settle(&m->coop_bias_, me, m))
+            took = coop__mx_lock_biased(m, self, me);
+        if (took == COOP__MX_UNBIASED)
+            took = coop__mx_lock_shared(m, self);
     }
-    self->locks_held++;
+    if (coop__likely(took == COOP__MX_TOOK)) {
+        self->locks_held++;
+        return;
+    }
+    coop__sleep_published(self); /* the unlocker makes us the holder */
 }
 
 bool coop_mutex_trylock(coop_mutex_t *m)

@@ -33,7 +33,7 @@ bool coop_queue_next(coop_queue_t *q)
 
     if (!co)
         return false;
-    coop__wake_waiter(co);
+    coop__wake_waiter(co, coop__self_fast()->home);
     return true;
 }
 

@@ -79,13 +79,14 @@ static coop_t *coop__rw_grant_first(coop_rwlock_t *l, uintptr_t *s)
 }
 
 static void coop__rw_release_and_wake(coop_rwlock_t *l, uintptr_t s,
-                                      struct coop__bias *biased)
+                                      struct coop__bias *biased,
+                                      const coop_t *self)
 {
     coop_t *next = coop__rw_grant_first(l, &s);
 
     coop__rw_unlock(l, s, biased);
     if (next)
-        coop__wake_waiter(next);
+        coop__wake_waiter(next, self->home);
 }
 
 /* In the section: queue self (a waiter before anyone can see it). */
@@ -111,7 +112,7 @@ void coop_rwlock_rdlock(coop_rwlock_t *l)
         coop__sleep_published(self);
         /* granted; a reader behind us may come in too */
         s = coop__rw_lock(l, self, &biased);
-        coop__rw_release_and_wake(l, s, biased);
+        coop__rw_release_and_wake(l, s, biased, self);
     }
     self->locks_held++;
 }
@@ -155,7 +156,7 @@ void coop_rwlock_upgrade(coop_rwlock_t *l)
     coop__rw_queue(l, self, false);
     coop__rw_unlock(l, s, biased);
     if (next)
-        coop__wake_waiter(next);
+        coop__wake_waiter(next, self->home);
     coop__sleep_published(self);
     self->locks_held++;
 }
@@ -172,7 +173,7 @@ void coop_rwlock_downgrade(coop_rwlock_t *l)
                   (void *)l);
     }
     /* queued readers come in, up to a writer */
-    coop__rw_release_and_wake(l, COOP__RW_READER, biased);
+    coop__rw_release_and_wake(l, COOP__RW_READER, biased, self);
 }
 
 void coop_rwlock_unlock(coop_rwlock_t *l)
@@ -189,5 +190,5 @@ void coop_rwlock_unlock(coop_rwlock_t *l)
     self->locks_held--;
     coop__rw_release_and_wake(l,
                               s == COOP__RW_WRITER ? 0 : s - COOP__RW_READER,
-                              biased);
+                              biased, self);
 }
