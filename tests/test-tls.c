@@ -166,7 +166,9 @@ struct relay {
     pthread_cond_t cv;
     int turn;          /* the thread that enters next */
     int handovers;     /* coop_enter() calls so far */
-    bool finished;
+    bool finished;          /* under mu */
+    bool fn_done;           /* the coroutine's last act, read by the thread
+                               that entered it once coop_enter() returns */
     coop_t *co;
     /* published by the entering thread before it enters: its values and
      * the addresses of its copies */
@@ -234,7 +236,7 @@ static void relay_fn(void *opaque)
     set_tls_int(r->expect_int + 1);
     *get_ptr_tls_static() = r->expect_static + 1;
     get_ptr_tls_rec()->id = r->expect_rec + 1;
-    r->finished = true;
+    r->fn_done = true;
 }
 
 struct runner {
@@ -292,6 +294,8 @@ static void *relay_thread(void *opaque)
             me->bad_written++;
 
         pthread_mutex_lock(&r->mu);
+        if (r->fn_done)
+            r->finished = true; /* under mu: the others read it */
         /* on to another thread, in a varying order (steps of 1 and 2,
          * three of each in turn) */
         r->turn = (me->id + 1 + r->handovers / 3 % (RELAY_THREADS - 1))
