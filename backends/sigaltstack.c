@@ -80,6 +80,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/futex.h>
@@ -128,6 +129,47 @@ static uint32_t coop__sas_sleepers; /* handlers waiting for it to close   */
 static int coop__sas_restart = SA_RESTART; /* last choice, saves a sigaction */
 
 static size_t coop__sas_need; /* smallest usable stack_bytes, 0: not yet known */
+
+#ifdef COOP__SAS_VALGRIND
+/*
+ * Valgrind (3.x, coregrind/m_signals.c) emulates sigaltstack(2), and
+ * SS_DISABLE there sets only the flag: the last stack's ss_sp and ss_size
+ * stay, on_sig_stack() keeps testing the stack pointer against them, and
+ * push_signal_frame() keeps delivering SA_ONSTACK signals onto them.  After
+ * we restore a disabled alternate stack, the coroutine stack we just made
+ * would remain valgrind's idea of this thread's alternate stack: creating a
+ * coroutine from that coroutine fails with EPERM (our EBUSY), and the next
+ * SA_ONSTACK signal lands on a stack in use or unmapped.  So under valgrind
+ * a disabled stack is restored by first pointing valgrind at a parking
+ * area of this thread's own that nothing runs on, then disabling it; the
+ * program still sees SS_DISABLE.  One per thread, never freed: a signal
+ * may still be delivered there until the thread is gone.
+ */
+#define COOP__SAS_PARK_SIZE ((size_t)64 << 10)
+static __thread void *coop__sas_park;
+
+static void coop__sas_disable_alt_stack(void)
+{
+    stack_t ss;
+
+    if (!coop__sas_park) {
+        void *mem = mmap(NULL, COOP__SAS_PARK_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                         MAP_STACK, -1, 0);
+        if (mem != MAP_FAILED)
+            coop__sas_park = mem;
+    }
+    if (coop__sas_park) {
+        ss.ss_sp = coop__sas_park;
+        ss.ss_size = COOP__SAS_PARK_SIZE;
+        ss.ss_flags = 0;
+        sigaltstack(&ss, NULL);
+    }
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, NULL);
+}
+#endif
 
 static long coop__sas_futex(uint32_t *word, int op, uint32_t val)
 {
@@ -437,7 +479,12 @@ close_window:
     __atomic_add_fetch(&coop__sas_window, 1, __ATOMIC_SEQ_CST); /* even */
     if (__atomic_load_n(&coop__sas_sleepers, __ATOMIC_SEQ_CST) != 0)
         coop__sas_futex(&coop__sas_window, FUTEX_WAKE_PRIVATE, INT_MAX);
-    sigaltstack(&old_ss, NULL);
+#ifdef COOP__SAS_VALGRIND
+    if ((old_ss.ss_flags & SS_DISABLE) && RUNNING_ON_VALGRIND)
+        coop__sas_disable_alt_stack();
+    else
+#endif
+        sigaltstack(&old_ss, NULL);
 unlock:
     pthread_mutex_unlock(&coop__sas_lock);
 

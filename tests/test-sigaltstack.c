@@ -309,9 +309,13 @@ static void install_alt_stack(stack_t *got_back)
 
 static void assert_same_alt_stack(const stack_t *a, const stack_t *b)
 {
+    ck_assert_int_eq(a->ss_flags, b->ss_flags);
+    /* Disabled: Linux reports NULL/0, valgrind the last stack's sp/size
+     * (and a parking area of the backend after a creation). */
+    if (a->ss_flags & SS_DISABLE)
+        return;
     ck_assert_ptr_eq(a->ss_sp, b->ss_sp);
     ck_assert_uint_eq(a->ss_size, b->ss_size);
-    ck_assert_int_eq(a->ss_flags, b->ss_flags);
 }
 
 START_TEST(test_alt_stack_kept)
