@@ -30,7 +30,7 @@ bench_coop_compare_LDFLAGS = -no-install
 # The loops (coop-loop.h): cross-thread coop_schedule against eventfd, and
 # a million sleepers against a plain timer heap.
 noinst_PROGRAMS += bench/loop-bench
-bench_loop_bench_SOURCES = bench/loop-bench.c
+bench_loop_bench_SOURCES = bench/loop-bench.c bench/bench-stats.h
 bench_loop_bench_CFLAGS = $(PTHREAD_CFLAGS)
 bench_loop_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
 bench_loop_bench_LDFLAGS = -no-install
@@ -38,7 +38,7 @@ bench_loop_bench_LDFLAGS = -no-install
 # The locks: uncontended, same-thread hand-off, and two threads contending
 # (against pthread_mutex_t).
 noinst_PROGRAMS += bench/lock-bench
-bench_lock_bench_SOURCES = bench/lock-bench.c
+bench_lock_bench_SOURCES = bench/lock-bench.c bench/bench-stats.h
 bench_lock_bench_CFLAGS = $(PTHREAD_CFLAGS)
 bench_lock_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
 bench_lock_bench_LDFLAGS = -no-install
