@@ -12,7 +12,8 @@
 
 # The library's real file name: libtool makes it
 # libcoop.so.(current-age).(age).(revision) from COOP_LT_VERSION in
-# configure.ac.  The rule below stops the build if they disagree.
+# configure.ac.  The rule below stops the build if they disagree.  README
+# and coop(7) name the installed script: change them with it.
 COOP_GDB_LIBFILE = libcoop.so.0.1.0
 
 gdbautoloaddir = $(datadir)/gdb/auto-load$(libdir)

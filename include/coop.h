@@ -78,7 +78,11 @@ COOP_API void coop_attr_init(coop_attr_t *attr);
  * Smaller requests are raised to the backend's minimum (16 KiB at most);
  * sizes are rounded up to whole pages.  Stacks are reserved, not committed:
  * an idle coroutine costs the pages it touched.  Below every stack lies a
- * guard region of at least 64 KiB.
+ * guard region of at least 64 KiB.  A single frame or alloca() larger than
+ * that can move the stack pointer past the guard and write into the stack
+ * below it, another coroutine's, without a fault: build code whose frames
+ * may be that large with -fstack-clash-protection, which makes the compiler
+ * touch each page of a growing frame in turn, so the guard is hit first.
  *
  * Names: up to 31 bytes of attr->name are copied.
  *
@@ -320,7 +324,8 @@ COOP_API void coop_pool_drain(void);
 
 /*
  * Stack overflow (running into a guard region) never silently corrupts
- * another coroutine: the process gets SIGSEGV.  coop_catch_overflow()
+ * another coroutine: the process gets SIGSEGV (a frame that jumps over the
+ * guard does not run into it: see coop_create()).  coop_catch_overflow()
  * (opt-in, per process) installs a SIGSEGV handler that reports
  * "coop: stack overflow in coroutine <name, or %p of the handle>" and
  * aborts; faults elsewhere go to the handler installed before.  Each thread

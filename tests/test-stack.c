@@ -2,9 +2,11 @@
 /*
  * Stacks at scale: many live guarded coroutines under the default mapping
  * limit, overflow caught in the guard region and reported, other faults
- * left to the program, deep stacks giving memory back in the pool.
+ * left to the program, a frame larger than the guard caught by probing it
+ * page by page, deep stacks giving memory back in the pool.
  */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -311,6 +313,154 @@ START_TEST(test_catch_overflow_keeps_program_altstack)
 }
 END_TEST
 
+/* ------------------------------------------------------------ stack clash */
+
+/*
+ * A frame larger than the guard.  Of two coroutines created one after the
+ * other, the higher one dives: its alloca() reaches through its stack and
+ * guard into a sentinel the lower one keeps in its suspended frame.  With
+ * guard markers the lower one (the first created) lies right below the
+ * guard; with mprotect guards it lies wherever mmap put it, and the size
+ * is computed to reach it all the same.
+ *
+ * The contrast, in a comment only: code built without
+ * -fstack-clash-protection (gcc's and clang's default on Debian 12) moves
+ * the stack pointer by the whole size at once and stores wherever it stores
+ * first, often buf[0], the lowest byte:
+ *
+ *     char *buf = alloca(n);   // the stack pointer jumps the guard
+ *     buf[0] = 1;              // no fault: the neighbour's sentinel changes
+ *
+ * With the option the compiler touches each page on the way down, so the
+ * first touch below the diver's stack is in its guard and faults.  gcc can
+ * build one function so (the optimize attribute); with other compilers the
+ * loop in dive() does what those probes do.  The SIGSEGV handler checks,
+ * before the process dies, that the fault is in the diver's guard and that
+ * the sentinel is intact.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && \
+    (defined(__x86_64__) || defined(__aarch64__))
+#define CLASH_COMPILER_PROBES 1
+#define CLASH_PROBED __attribute__((noinline, optimize("stack-clash-protection")))
+#else
+#define CLASH_COMPILER_PROBES 0
+#define CLASH_PROBED __attribute__((noinline))
+#endif
+
+#define SENTINEL_BYTES (16 << 10)
+#define SENTINEL_BYTE 0xa5
+
+static volatile unsigned char *volatile clash_sentinel;
+static volatile uintptr_t clash_neighbour_top, clash_diver_stack;
+static volatile size_t clash_bytes;
+static volatile int clash_phase; /* 1: in alloca(), 2: in the loop */
+
+/* Check shows only "expected signal 11" for a test case that ends
+ * otherwise: say what went wrong on stderr and abort. */
+static void clash_report(const char *what)
+{
+    static const char head[] = "test_alloca_over_guard_faults_in_guard: ";
+
+    (void)!write(STDERR_FILENO, head, sizeof(head) - 1);
+    (void)!write(STDERR_FILENO, what, strlen(what));
+    abort();
+}
+
+/* On the alternate stack: the diver's stack pointer is far below its stack.
+ * SA_RESETHAND restored SIG_DFL, so returning runs the faulting store again
+ * and the process dies of SIGSEGV, as the test case expects. */
+static void clash_segv_handler(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t addr = (uintptr_t)si->si_addr;
+
+    (void)sig;
+    (void)uc;
+    for (size_t i = 0; i < SENTINEL_BYTES; i++)
+        if (clash_sentinel[i] != SENTINEL_BYTE)
+            clash_report("the neighbour's sentinel was overwritten\n");
+    /* Between the neighbour's handle (its stack's top) and the diver's
+     * stack, only the diver's guard is unreadable. */
+    if (addr <= clash_neighbour_top || addr >= clash_diver_stack)
+        clash_report("the fault is not in the diver's guard\n");
+    if (CLASH_COMPILER_PROBES && clash_phase != 1)
+        clash_report("alloca()'s own probes did not fault first\n");
+}
+
+static CLASH_PROBED void dive(size_t page)
+{
+    volatile char *buf;
+
+    clash_phase = 1;
+    buf = alloca(clash_bytes);
+    clash_phase = 2;
+    for (size_t off = clash_bytes; off >= page; off -= page)
+        buf[off - page] = 0; /* top down, a page at a time */
+    buf[0] = 1;
+}
+
+/* opaque: 1 for the diver, 0 for the neighbour (set before first entry). */
+static void clash_body(void *opaque)
+{
+    volatile unsigned char sentinel[SENTINEL_BYTES];
+
+    if (*(int *)opaque) {
+        /* from about here down to the middle of the sentinel */
+        clash_bytes = (uintptr_t)sentinel -
+                      ((uintptr_t)clash_sentinel + SENTINEL_BYTES / 2);
+        dive((size_t)sysconf(_SC_PAGESIZE));
+        clash_report("alloca() over the guard did not fault\n");
+    }
+    for (size_t i = 0; i < sizeof(sentinel); i++)
+        sentinel[i] = SENTINEL_BYTE;
+    clash_sentinel = sentinel;
+    coop_yield(); /* suspended, its frame in place */
+}
+
+START_TEST(test_alloca_over_guard_faults_in_guard)
+{
+    if (getenv("COOP_TEST_SANITIZER")) {
+        /* the test case expects SIGSEGV: die of it, as skipped */
+        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
+                "ASan pads alloca() with redzones and valgrind tracks the "
+                "stack pointer itself: a frame jumping the guard does not "
+                "land as it does natively\n",
+                __func__, getenv("COOP_TEST_SANITIZER"));
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
+    static char altstack[64 << 10];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+    struct sigaction sa;
+    coop_attr_t attr;
+    coop_t *a, *b, *neighbour, *diver;
+    int role_a = 0, role_b = 0;
+
+    no_core_dumps();
+    coop_attr_init(&attr);
+    attr.stack_size = 64 << 10;
+    a = coop_create_attr(&attr, clash_body, &role_a);
+    b = coop_create_attr(&attr, clash_body, &role_b);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    diver = (uintptr_t)a > (uintptr_t)b ? a : b;
+    neighbour = diver == a ? b : a;
+    *(diver == a ? &role_a : &role_b) = 1;
+    clash_neighbour_top = (uintptr_t)neighbour;
+    clash_diver_stack = (uintptr_t)diver - coop_stack_size(diver);
+
+    ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = clash_segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+
+    coop_enter(neighbour);
+    ck_assert(clash_sentinel != NULL);
+    coop_enter(diver); /* dies of SIGSEGV in its guard */
+}
+END_TEST
+
 /* ------------------------------------------------------------ deep stacks */
 
 static long rss_kib(void)
@@ -404,5 +554,7 @@ Suite *stack_suite(void)
                                 SIGSEGV);
     tcase_add_test(tc, test_other_faults_reach_program_handler);
     tcase_add_test(tc, test_catch_overflow_keeps_program_altstack);
+    tcase_add_test_raise_signal(tc, test_alloca_over_guard_faults_in_guard,
+                                SIGSEGV);
     return s;
 }
