@@ -171,9 +171,9 @@ static inline coop_t *coop__self_for_blocking(const char *call)
 /* Sleep in the primitive `on` until coop__wake_waiter() wakes us. */
 void coop__sleep(coop_t *self, const void *on);
 
-/* The same when self->waiting_on was set before self became visible to
- * wakers (a lock's FIFO shared with other threads). */
-void coop__sleep_published(coop_t *self);
+/* The same for the running coroutine, whose waiting_on was set before it
+ * became visible to wakers (a lock's FIFO shared with other threads). */
+void coop__sleep_published(void);
 
 /* End co's sleep in a primitive and wake it: as coop_wake() does when co's
  * home is here, the calling thread, else in co's home loop

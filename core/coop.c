@@ -401,9 +401,8 @@ void coop__blocking_outside(const char *call)
     coop__die("%s() called outside a coroutine", call);
 }
 
-void coop__sleep_published(coop_t *self)
+void coop__sleep_published(void)
 {
-    (void)self;
 #ifdef COOP__BACKEND_FAST_PATHS
     coop__coop_yield_direct();
 #else
@@ -414,7 +413,7 @@ void coop__sleep_published(coop_t *self)
 void coop__sleep(coop_t *self, const void *on)
 {
     coop__publish(self->waiting_on, on);
-    coop__sleep_published(self);
+    coop__sleep_published();
 }
 
 void coop__wake_waiter(coop_t *co, const struct coop__thread *here)

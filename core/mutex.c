@@ -268,7 +268,7 @@ void coop_mutex_lock(coop_mutex_t *m)
         self->locks_held++;
         return;
     }
-    coop__sleep_published(self); /* the unlocker makes us the holder */
+    coop__sleep_published(); /* the unlocker makes us the holder */
 }
 
 bool coop_mutex_trylock(coop_mutex_t *m)

@@ -22,7 +22,7 @@ void coop_queue_wait(coop_queue_t *q, coop_mutex_t *m)
     coop__fifo_push(q, self);
     if (m)
         coop_mutex_unlock(m);
-    coop__sleep_published(self);
+    coop__sleep_published();
     if (m)
         coop_mutex_lock(m);
 }

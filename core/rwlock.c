@@ -109,7 +109,7 @@ void coop_rwlock_rdlock(coop_rwlock_t *l)
     } else {
         coop__rw_queue(l, self, true);
         coop__rw_unlock(l, s, biased);
-        coop__sleep_published(self);
+        coop__sleep_published();
         /* granted; a reader behind us may come in too */
         s = coop__rw_lock(l, self, &biased);
         coop__rw_release_and_wake(l, s, biased, self);
@@ -128,7 +128,7 @@ void coop_rwlock_wrlock(coop_rwlock_t *l)
     } else {
         coop__rw_queue(l, self, false);
         coop__rw_unlock(l, s, biased);
-        coop__sleep_published(self); /* granted */
+        coop__sleep_published(); /* granted */
     }
     self->locks_held++;
 }
@@ -157,7 +157,7 @@ void coop_rwlock_upgrade(coop_rwlock_t *l)
     coop__rw_unlock(l, s, biased);
     if (next)
         coop__wake_waiter(next, self->home);
-    coop__sleep_published(self);
+    coop__sleep_published();
     self->locks_held++;
 }
 
