@@ -2,8 +2,9 @@
 /*
  * Floating-point control state, per context, for the backends that switch
  * with sigsetjmp/siglongjmp (which do not save it).  x86-64: the MXCSR
- * control bits and the x87 control word; aarch64: FPCR.  Sticky status
- * flags are not part of it: a reload keeps the current flags.  Reloading
+ * control bits and the x87 control word; aarch64: FPCR; riscv64: the
+ * rounding mode (frm), fcsr's only control field.  Sticky status flags
+ * (riscv64: fflags) are not part of it: a reload keeps the current flags.  Reloading
  * only when the control bits differ matters: ldmxcsr is slow, and slower
  * still when the status flags change.
  */
@@ -57,6 +58,27 @@ static inline void coop__fpctl_apply(const coop__fpctl *cur,
 {
     if (cur->fpcr != want->fpcr)
         __asm__ volatile("msr fpcr, %0" : : "r"(want->fpcr));
+}
+
+#elif defined(__riscv) && defined(__riscv_flen)
+
+typedef struct coop__fpctl {
+    uint32_t frm;
+} coop__fpctl;
+
+static inline void coop__fpctl_save(coop__fpctl *s)
+{
+    uint32_t v;
+    __asm__ volatile("frrm %0" : "=r"(v));
+    s->frm = v;
+}
+
+/* fsrm writes frm alone: fflags keep what the code that leaves raised. */
+static inline void coop__fpctl_apply(const coop__fpctl *cur,
+                                     const coop__fpctl *want)
+{
+    if (cur->frm != want->frm)
+        __asm__ volatile("fsrm %0" : : "r"(want->frm));
 }
 
 #else /* other architectures: the C library's jump buffer is all we keep */

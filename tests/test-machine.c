@@ -213,9 +213,54 @@ START_TEST(test_handed_off_coroutine_starts_with_loop_rounding)
 END_TEST
 
 /*
+ * Sticky status flags are the thread's, not a context's: a switch that
+ * restores the rounding mode (the two sides' modes differ here, so it
+ * must write the control register) leaves the flags raised so far as they
+ * are, in both directions.
+ */
+static void raise_inexact_then_yield(void *opaque)
+{
+    int *seen = opaque;
+
+    fesetround(FE_UPWARD);
+    feraiseexcept(FE_INEXACT);
+    coop_yield();
+    *seen = fetestexcept(FE_ALL_EXCEPT);
+}
+
+START_TEST(test_fp_status_flags_not_switched)
+{
+    int seen = -1;
+    coop_t *co;
+
+    if (getenv("COOP_TEST_SANITIZER") &&
+        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
+        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
+                "valgrind's virtual CPU does not keep the status flags\n",
+                __func__, getenv("COOP_TEST_SANITIZER"));
+        return;
+    }
+    co = coop_create(raise_inexact_then_yield, &seen);
+    ck_assert_ptr_nonnull(co);
+    feclearexcept(FE_ALL_EXCEPT);
+    coop_enter(co);
+    ck_assert_int_eq(fegetround(), FE_TONEAREST);
+    ck_assert_int_eq(fetestexcept(FE_ALL_EXCEPT), FE_INEXACT);
+    feclearexcept(FE_ALL_EXCEPT);
+    feraiseexcept(FE_DIVBYZERO);
+    coop_enter(co);
+    ck_assert_int_eq(seen, FE_DIVBYZERO);
+    ck_assert_int_eq(fetestexcept(FE_ALL_EXCEPT), FE_DIVBYZERO);
+    feclearexcept(FE_ALL_EXCEPT);
+    restore_rounding();
+}
+END_TEST
+
+/*
  * The raw control registers, beyond what fenv shows.  x86-64: MXCSR
  * without its sticky flags (bits 0-5), and the x87 control word; aarch64:
- * FPCR (it holds no sticky flags).
+ * FPCR (it holds no sticky flags); riscv64: frm, fcsr's rounding mode,
+ * including the one fenv cannot name (RMM).
  */
 #if defined(__x86_64__)
 #define HAVE_FP_CONTROL 1
@@ -281,6 +326,34 @@ static uint64_t unusual_fp_control(uint64_t v, int variant)
     if (variant != 0)
         v |= FPCR_DN;
     return v;
+}
+#elif defined(__riscv) && defined(__riscv_flen)
+#define HAVE_FP_CONTROL 1
+#define FRM_RTZ 1u
+#define FRM_RUP 3u
+#define FRM_RMM 4u /* round to nearest, ties away: no FE_ name for it */
+
+static uint64_t fp_control(void)
+{
+    uint64_t v;
+
+    __asm__ volatile("frrm %0" : "=r"(v));
+    return v;
+}
+
+static void set_fp_control(uint64_t v)
+{
+    __asm__ volatile("fsrm %0" : : "r"(v));
+}
+
+/* One field, three values: 0: RMM; 1: toward zero; 2: upward.  Each
+ * differs from v, whatever rounding the test started with. */
+static uint64_t unusual_fp_control(uint64_t v, int variant)
+{
+    static const uint64_t pick[3][2] = {
+        { FRM_RMM, FRM_RTZ }, { FRM_RTZ, FRM_RUP }, { FRM_RUP, FRM_RMM } };
+
+    return pick[variant][v == pick[variant][0]];
 }
 #endif
 
@@ -1014,6 +1087,7 @@ Suite *machine_suite(void)
     tcase_add_test(tc, test_pooled_coroutine_starts_with_enterer_rounding);
     tcase_add_test(tc, test_nested_coroutine_starts_with_enterer_rounding);
     tcase_add_test(tc, test_handed_off_coroutine_starts_with_loop_rounding);
+    tcase_add_test(tc, test_fp_status_flags_not_switched);
     tcase_add_test(tc, test_fp_control_registers_belong_to_coroutine);
     tcase_add_test(tc, test_fp_control_registers_inherited_by_new_and_pooled);
 
