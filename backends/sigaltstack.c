@@ -221,6 +221,8 @@ coop__sas_bootstrap(struct coop__sas_start *start)
     __asm__ volatile(".cfi_undefined rip");
 #elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
     __asm__ volatile(".cfi_undefined x30");
+#elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__riscv)
+    __asm__ volatile(".cfi_undefined ra");
 #endif
     if (coop__hooks_active())
         coop__hooks_boot_arrive(&start->boot);

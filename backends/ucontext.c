@@ -38,6 +38,8 @@ static void coop__ucontext_trampoline(unsigned int hi, unsigned int lo)
     __asm__ volatile(".cfi_undefined rip");
 #elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__aarch64__)
     __asm__ volatile(".cfi_undefined x30");
+#elif defined(__GCC_HAVE_DWARF2_CFI_ASM) && defined(__riscv)
+    __asm__ volatile(".cfi_undefined ra");
 #endif
     if (coop__hooks_active())
         coop__hooks_boot_arrive(&start->boot);
