@@ -469,12 +469,13 @@ END_TEST
  * a register cannot go unnoticed because both sides used the same value.
  *
  * Bits: x86-64 rbx 0, rbp 1, r12 2, r13 3, r14 4, r15 5;
- *       aarch64 x19..x28 0..9, x29 10, d8..d15 11..18.
+ *       aarch64 x19..x28 0..9, x29 10, d8..d15 11..18;
+ *       riscv64 s1..s11 0..10, s0 11, fs0..fs11 12..23, sp 24.
  */
 long coop_test_clobber_check(void (*fn)(void *), void *arg, uint64_t seed);
 
-/* Breaks the ABI on purpose: flips bit 0 of rbx (x86-64) or x19 (aarch64)
- * and returns; the checker must report it as bit 0. */
+/* Breaks the ABI on purpose: flips bit 0 of rbx (x86-64), x19 (aarch64)
+ * or s1 (riscv64) and returns; the checker must report it as bit 0. */
 void coop_test_break_first_register(void *arg);
 
 #if defined(__x86_64__)
@@ -645,6 +646,145 @@ __asm__(
     ".cfi_startproc\n"
     TEST_BTI_C
     "eor x19, x19, #1\n"
+    "ret\n"
+    ".cfi_endproc\n"
+    ".size coop_test_break_first_register, .-coop_test_break_first_register\n"
+    ".popsection\n");
+#elif defined(__riscv) && __riscv_xlen == 64 && defined(__riscv_flen) && \
+    __riscv_flen == 64
+#define HAVE_CLOBBER_CHECK 1
+/* a2 holds the seed while loading and comparing; t1 and t3 are scratch */
+#define RV_LOAD(reg, k) "li t1, " k "\n xor " reg ", t1, a2\n"
+#define RV_LOADD(reg, k) "li t1, " k "\n xor t1, t1, a2\n fmv.d.x " reg ", t1\n"
+#define RV_CHECK(reg, k, bit)                                                 \
+    "li t1, " k "\n xor t1, t1, a2\n xor t1, t1, " reg "\n snez t1, t1\n"       \
+    "slli t1, t1, " bit "\n or a0, a0, t1\n"
+#define RV_CHECKD(reg, k, bit) "fmv.x.d t3, " reg "\n" RV_CHECK("t3", k, bit)
+__asm__(
+    ".pushsection .text\n"
+    ".globl coop_test_clobber_check\n"
+    ".type coop_test_clobber_check, @function\n"
+    ".p2align 2\n"
+    "coop_test_clobber_check:\n"
+    ".cfi_startproc\n"
+    "addi sp, sp, -224\n .cfi_def_cfa_offset 224\n"
+    "sd ra, 216(sp)\n .cfi_offset ra, -8\n"
+    "sd s0, 208(sp)\n .cfi_offset s0, -16\n"
+    "sd s1, 200(sp)\n .cfi_offset s1, -24\n"
+    "sd s2, 192(sp)\n .cfi_offset s2, -32\n"
+    "sd s3, 184(sp)\n .cfi_offset s3, -40\n"
+    "sd s4, 176(sp)\n .cfi_offset s4, -48\n"
+    "sd s5, 168(sp)\n .cfi_offset s5, -56\n"
+    "sd s6, 160(sp)\n .cfi_offset s6, -64\n"
+    "sd s7, 152(sp)\n .cfi_offset s7, -72\n"
+    "sd s8, 144(sp)\n .cfi_offset s8, -80\n"
+    "sd s9, 136(sp)\n .cfi_offset s9, -88\n"
+    "sd s10, 128(sp)\n .cfi_offset s10, -96\n"
+    "sd s11, 120(sp)\n .cfi_offset s11, -104\n"
+    "fsd fs0, 112(sp)\n .cfi_offset fs0, -112\n"
+    "fsd fs1, 104(sp)\n .cfi_offset fs1, -120\n"
+    "fsd fs2, 96(sp)\n .cfi_offset fs2, -128\n"
+    "fsd fs3, 88(sp)\n .cfi_offset fs3, -136\n"
+    "fsd fs4, 80(sp)\n .cfi_offset fs4, -144\n"
+    "fsd fs5, 72(sp)\n .cfi_offset fs5, -152\n"
+    "fsd fs6, 64(sp)\n .cfi_offset fs6, -160\n"
+    "fsd fs7, 56(sp)\n .cfi_offset fs7, -168\n"
+    "fsd fs8, 48(sp)\n .cfi_offset fs8, -176\n"
+    "fsd fs9, 40(sp)\n .cfi_offset fs9, -184\n"
+    "fsd fs10, 32(sp)\n .cfi_offset fs10, -192\n"
+    "fsd fs11, 24(sp)\n .cfi_offset fs11, -200\n"
+    "sd a2, 0(sp)\n" /* the seed survives the call here */
+    "sd sp, 8(sp)\n" /* and the stack pointer, to see it come back */
+    "mv t0, a0\n"
+    "mv a0, a1\n"
+    RV_LOAD("s1", "0x5113a5c3e1f00109")
+    RV_LOAD("s2", "0x5224b6d4f2e10212")
+    RV_LOAD("s3", "0x5335c7e503d20313")
+    RV_LOAD("s4", "0x5446d8f614c30414")
+    RV_LOAD("s5", "0x5557e90725b40515")
+    RV_LOAD("s6", "0x5668fa1836a50616")
+    RV_LOAD("s7", "0x57790b2947960717")
+    RV_LOAD("s8", "0x588a1c3a58870818")
+    RV_LOAD("s9", "0x599b2d4b69780919")
+    RV_LOAD("s10", "0x5aac3e5c7a690a1a")
+    RV_LOAD("s11", "0x5bbd4f6d8b5a0b1b")
+    RV_LOAD("s0", "0x50ce5f7e9c4b0c08")
+    RV_LOADD("fs0", "0xf0df608fad3c0d00")
+    RV_LOADD("fs1", "0xf1e071a0be2d0e01")
+    RV_LOADD("fs2", "0xf2f182b1cf1e0f02")
+    RV_LOADD("fs3", "0xf30293c2d00f1003")
+    RV_LOADD("fs4", "0xf413a4d3e1001104")
+    RV_LOADD("fs5", "0xf524b5e4f2f11205")
+    RV_LOADD("fs6", "0xf635c6f503e21306")
+    RV_LOADD("fs7", "0xf746d70614d31407")
+    RV_LOADD("fs8", "0xf857e81725c41508")
+    RV_LOADD("fs9", "0xf968f92836b51609")
+    RV_LOADD("fs10", "0xfa790a3947a6170a")
+    RV_LOADD("fs11", "0xfb8a1b4a5897180b")
+    "jalr t0\n"
+    "ld a2, 0(sp)\n"
+    "li a0, 0\n"
+    RV_CHECK("s1", "0x5113a5c3e1f00109", "0")
+    RV_CHECK("s2", "0x5224b6d4f2e10212", "1")
+    RV_CHECK("s3", "0x5335c7e503d20313", "2")
+    RV_CHECK("s4", "0x5446d8f614c30414", "3")
+    RV_CHECK("s5", "0x5557e90725b40515", "4")
+    RV_CHECK("s6", "0x5668fa1836a50616", "5")
+    RV_CHECK("s7", "0x57790b2947960717", "6")
+    RV_CHECK("s8", "0x588a1c3a58870818", "7")
+    RV_CHECK("s9", "0x599b2d4b69780919", "8")
+    RV_CHECK("s10", "0x5aac3e5c7a690a1a", "9")
+    RV_CHECK("s11", "0x5bbd4f6d8b5a0b1b", "10")
+    RV_CHECK("s0", "0x50ce5f7e9c4b0c08", "11")
+    RV_CHECKD("fs0", "0xf0df608fad3c0d00", "12")
+    RV_CHECKD("fs1", "0xf1e071a0be2d0e01", "13")
+    RV_CHECKD("fs2", "0xf2f182b1cf1e0f02", "14")
+    RV_CHECKD("fs3", "0xf30293c2d00f1003", "15")
+    RV_CHECKD("fs4", "0xf413a4d3e1001104", "16")
+    RV_CHECKD("fs5", "0xf524b5e4f2f11205", "17")
+    RV_CHECKD("fs6", "0xf635c6f503e21306", "18")
+    RV_CHECKD("fs7", "0xf746d70614d31407", "19")
+    RV_CHECKD("fs8", "0xf857e81725c41508", "20")
+    RV_CHECKD("fs9", "0xf968f92836b51609", "21")
+    RV_CHECKD("fs10", "0xfa790a3947a6170a", "22")
+    RV_CHECKD("fs11", "0xfb8a1b4a5897180b", "23")
+    "ld t1, 8(sp)\n xor t1, t1, sp\n snez t1, t1\n slli t1, t1, 24\n"
+    "or a0, a0, t1\n"
+    "fld fs11, 24(sp)\n .cfi_restore fs11\n"
+    "fld fs10, 32(sp)\n .cfi_restore fs10\n"
+    "fld fs9, 40(sp)\n .cfi_restore fs9\n"
+    "fld fs8, 48(sp)\n .cfi_restore fs8\n"
+    "fld fs7, 56(sp)\n .cfi_restore fs7\n"
+    "fld fs6, 64(sp)\n .cfi_restore fs6\n"
+    "fld fs5, 72(sp)\n .cfi_restore fs5\n"
+    "fld fs4, 80(sp)\n .cfi_restore fs4\n"
+    "fld fs3, 88(sp)\n .cfi_restore fs3\n"
+    "fld fs2, 96(sp)\n .cfi_restore fs2\n"
+    "fld fs1, 104(sp)\n .cfi_restore fs1\n"
+    "fld fs0, 112(sp)\n .cfi_restore fs0\n"
+    "ld s11, 120(sp)\n .cfi_restore s11\n"
+    "ld s10, 128(sp)\n .cfi_restore s10\n"
+    "ld s9, 136(sp)\n .cfi_restore s9\n"
+    "ld s8, 144(sp)\n .cfi_restore s8\n"
+    "ld s7, 152(sp)\n .cfi_restore s7\n"
+    "ld s6, 160(sp)\n .cfi_restore s6\n"
+    "ld s5, 168(sp)\n .cfi_restore s5\n"
+    "ld s4, 176(sp)\n .cfi_restore s4\n"
+    "ld s3, 184(sp)\n .cfi_restore s3\n"
+    "ld s2, 192(sp)\n .cfi_restore s2\n"
+    "ld s1, 200(sp)\n .cfi_restore s1\n"
+    "ld s0, 208(sp)\n .cfi_restore s0\n"
+    "ld ra, 216(sp)\n .cfi_restore ra\n"
+    "addi sp, sp, 224\n .cfi_def_cfa_offset 0\n"
+    "ret\n"
+    ".cfi_endproc\n"
+    ".size coop_test_clobber_check, .-coop_test_clobber_check\n"
+    ".globl coop_test_break_first_register\n"
+    ".type coop_test_break_first_register, @function\n"
+    ".p2align 2\n"
+    "coop_test_break_first_register:\n"
+    ".cfi_startproc\n"
+    "xori s1, s1, 1\n"
     "ret\n"
     ".cfi_endproc\n"
     ".size coop_test_break_first_register, .-coop_test_break_first_register\n"
