@@ -58,24 +58,13 @@
 
 /* COOP__SYMBOL, COOP__PUBLIC; the core symbols reached directly. */
 #include "asm-symbols.h"
+/* cfi_saved_at. */
+#include "asm-cfi.h"
 
 #define BTI_C hint #34          /* "bti c", a no-op on cores without BTI */
 
 /* DWARF register numbers: x<n> is n, d<n> is 64 + n. */
 #define DW_RA 30
-
-/*
- * CFI rule "reg was saved at [base + off]": DW_CFA_expression (0x10) with
- * the one-operation expression DW_OP_breg<base> off (0x70 + base), off in
- * SLEB128: one byte below 64, two below 8192.
- */
-        .macro  cfi_saved_at reg, base, off
-        .if \off < 64
-        .cfi_escape 0x10, \reg, 2, 0x70 + \base, \off
-        .else
-        .cfi_escape 0x10, \reg, 3, 0x70 + \base, ((\off) & 0x7f) | 0x80, (\off) >> 7
-        .endif
-        .endm
 
 /* The callee-saved registers and the return address, all saved in the
  * frame at x<base> + bias: the unwinder's view of a context that is not

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Layout of the asm backend's saved frame (struct coop__ctx), shared by the
- * C side (asm.h, asm.c) and the assembly (asm-x86_64.S, asm-aarch64.S), so
- * that the two cannot drift apart (asm.h checks every offset against the C
- * struct).  Only preprocessor definitions: the assembler reads this file
+ * C side (asm.h, asm.c) and the assembly (asm-x86_64.S, asm-aarch64.S,
+ * asm-riscv64.S), so that the two cannot drift apart (asm.h checks every
+ * offset against the C struct).  Only preprocessor definitions: the assembler reads this file
  * too.
  *
  * The frame lives in the context itself, not on the stack: a coroutine's
@@ -71,10 +71,47 @@
  * control state".  The next save of FPCR into the slot clears it. */
 #define COOP__FRAME_FRESH_BIT 63
 
+#elif defined(__riscv) && __riscv_xlen == 64
+
+/*  offset  what            why                                              */
+#define COOP__FRAME_S0     0  /* callee-saved, frame pointer; 0 when new     */
+#define COOP__FRAME_S1     8  /* callee-saved (LP64D); on a new ctx: co      */
+#define COOP__FRAME_S2    16  /* s2-s11: callee-saved                        */
+#define COOP__FRAME_S3    24
+#define COOP__FRAME_S4    32
+#define COOP__FRAME_S5    40
+#define COOP__FRAME_S6    48
+#define COOP__FRAME_S7    56
+#define COOP__FRAME_S8    64
+#define COOP__FRAME_S9    72
+#define COOP__FRAME_S10   80
+#define COOP__FRAME_S11   88
+#define COOP__FRAME_RA    96  /* resume address: the switch jumps there      */
+#define COOP__FRAME_SP   104  /* stack pointer at the switch point           */
+#define COOP__FRAME_FS0  112  /* fs0-fs11: callee-saved doubles (LP64D)      */
+#define COOP__FRAME_FS1  120
+#define COOP__FRAME_FS2  128
+#define COOP__FRAME_FS3  136
+#define COOP__FRAME_FS4  144
+#define COOP__FRAME_FS5  152
+#define COOP__FRAME_FS6  160
+#define COOP__FRAME_FS7  168
+#define COOP__FRAME_FS8  176
+#define COOP__FRAME_FS9  184
+#define COOP__FRAME_FS10 192
+#define COOP__FRAME_FS11 200
+#define COOP__FRAME_FRM  208  /* rounding mode, fcsr bits 7:5 (frrm's value) */
+#define COOP__FRAME_FLAGS 216 /* how the frame was saved (below)             */
+#define COOP__FRAME_SIZE 224
+
+/* frrm reads 3 bits, so bit 63 is never a saved value: "new: inherit the
+ * enterer's rounding mode" (a negative slot).  The next save clears it. */
+#define COOP__FRAME_FRESH_BIT 63
+
 #endif
 
 /*
- * Flags of a saved frame, on both architectures.  0: saved inside a
+ * Flags of a saved frame, on every architecture.  0: saved inside a
  * switch, in the middle of a function of ours (asm.h's switch, run by
  * core's C code), which looks at the action it is handed.  AT_CALL: saved
  * by a fast path at its call (coop_enter() or coop_yield()), as the caller

@@ -22,6 +22,8 @@
 const char coop__backend_name[] = "asm-x86_64";
 #elif defined(__aarch64__)
 const char coop__backend_name[] = "asm-aarch64";
+#elif defined(__riscv)
+const char coop__backend_name[] = "asm-riscv64";
 #endif
 
 /* Enough for coop__coroutine_main, a user function of a few frames and a
@@ -55,6 +57,11 @@ int coop__ctx_make(coop__ctx *ctx, void *stack_lo, size_t stack_bytes,
     ctx->x30 = (uint64_t)(uintptr_t)coop__asm_start;
     ctx->x19_28[0] = (uint64_t)(uintptr_t)co;        /* x29 stays 0 */
     ctx->fpcr = (uint64_t)1 << COOP__FRAME_FRESH_BIT;
+#elif defined(__riscv)
+    ctx->sp = (uint64_t)(uintptr_t)record;
+    ctx->ra = (uint64_t)(uintptr_t)coop__asm_start;
+    ctx->s0_11[1] = (uint64_t)(uintptr_t)co;         /* s0 stays 0 */
+    ctx->frm = (uint64_t)1 << COOP__FRAME_FRESH_BIT;
 #endif
     return 0;
 }
@@ -68,6 +75,8 @@ void coop__ctx_restart(coop__ctx *ctx)
     ctx->mxcsr = COOP__FRAME_FRESH;
 #elif defined(__aarch64__)
     ctx->fpcr = (uint64_t)1 << COOP__FRAME_FRESH_BIT;
+#elif defined(__riscv)
+    ctx->frm = (uint64_t)1 << COOP__FRAME_FRESH_BIT;
 #endif
 }
 

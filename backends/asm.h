@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Context of the hand-written assembly backend (asm.c, asm-x86_64.S,
- * asm-aarch64.S): the saved frame of asm-frame.h, and the switch itself.
+ * asm-aarch64.S, asm-riscv64.S): the saved frame of asm-frame.h, and the switch itself.
  *
  * The switch is an asm statement in the caller's own frame (core's enter
  * loop, its slow coop_yield, coop__coroutine_main) that branches -- a
@@ -18,7 +18,7 @@
  * pointer and every callee-saved register as they were -- coop__asm_switch
  * restores them -- while every caller-saved register, the flags and memory
  * may have changed, because the other side ran arbitrary code meanwhile.
- * The action arrives in eax/x2, where the side that switched back put it.
+ * The action arrives in eax/x2/a2, where the side that switched back put it.
  */
 #ifndef COOP_ASM_H
 #define COOP_ASM_H
@@ -180,8 +180,73 @@ static inline void coop__ctx_adopt_fresh(coop__ctx *to, const coop__ctx *enterer
         to->fpcr = enterer->fpcr;
 }
 
+#elif defined(__riscv) && __riscv_xlen == 64
+
+#if !defined(__riscv_float_abi_double)
+#error "the riscv64 asm backend needs the LP64D ABI (fs0-fs11 are callee-saved there); use --with-coroutine=ucontext"
+#endif
+
+/* asm-riscv64.S defines coop_enter() and coop_yield() (switch.h). */
+#define COOP__BACKEND_FAST_PATHS 1
+
+typedef struct coop__ctx {
+    uint64_t s0_11[12];                  /* see asm-frame.h for the why */
+    uint64_t ra, sp;
+    uint64_t fs0_11[12];
+    uint64_t frm;                        /* or bit 63 set: new */
+    uint64_t flags;                      /* COOP__FRAME_AT_CALL...  */
+} coop__ctx;
+
+#define COOP__ASM_CHECK_OFFSET(field, off)                                   \
+    _Static_assert(offsetof(coop__ctx, field) == (off),                     \
+                   "asm-frame.h disagrees with struct coop__ctx: " #field)
+COOP__ASM_CHECK_OFFSET(s0_11, COOP__FRAME_S0);
+COOP__ASM_CHECK_OFFSET(s0_11[1], COOP__FRAME_S1);
+COOP__ASM_CHECK_OFFSET(s0_11[11], COOP__FRAME_S11);
+COOP__ASM_CHECK_OFFSET(ra, COOP__FRAME_RA);
+COOP__ASM_CHECK_OFFSET(sp, COOP__FRAME_SP);
+COOP__ASM_CHECK_OFFSET(fs0_11, COOP__FRAME_FS0);
+COOP__ASM_CHECK_OFFSET(fs0_11[11], COOP__FRAME_FS11);
+COOP__ASM_CHECK_OFFSET(frm, COOP__FRAME_FRM);
+COOP__ASM_CHECK_OFFSET(flags, COOP__FRAME_FLAGS);
+_Static_assert(sizeof(coop__ctx) == COOP__FRAME_SIZE, "asm-frame.h size");
+
+static inline __attribute__((always_inline)) coop__action
+coop__ctx_switch(coop__ctx *from, coop__ctx *to, coop__action action)
+{
+    register coop__ctx *a0 __asm__("a0") = from;
+    register coop__ctx *a1 __asm__("a1") = to;
+    register uint64_t a2 __asm__("a2") = (uint64_t)action;
+
+    /* a0 = from, a1 = to, a2 = action, ra = where to resume us.  lla+tail
+     * rather than call: a call would push a return prediction nobody pops
+     * (tail jumps through t1, which the predictor treats as a plain
+     * indirect jump).  Everything caller-saved is clobbered; fs0-fs11 are
+     * restored whole (they are 64 bits, all of them callee-saved). */
+    __asm__ volatile("lla     ra, 1f\n\t"
+                     "tail    coop__asm_switch\n"
+                     "1:"
+                     : "+r"(a0), "+r"(a1), "+r"(a2)
+                     :
+                     : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6",
+                       "a3", "a4", "a5", "a6", "a7",
+                       "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6",
+                       "ft7", "ft8", "ft9", "ft10", "ft11",
+                       "fa0", "fa1", "fa2", "fa3", "fa4", "fa5", "fa6",
+                       "fa7", "memory");
+    return (coop__action)a2;
+}
+
+/* As on x86-64: a direct hand-off gives a new coroutine its enterer's
+ * rounding mode. */
+static inline void coop__ctx_adopt_fresh(coop__ctx *to, const coop__ctx *enterer)
+{
+    if (to->frm >> COOP__FRAME_FRESH_BIT)
+        to->frm = enterer->frm;
+}
+
 #else
-#error "the asm backend supports x86_64 and aarch64 only"
+#error "the asm backend supports x86_64, aarch64 and riscv64 only"
 #endif
 
 #endif /* COOP_ASM_H */

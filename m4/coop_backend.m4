@@ -26,6 +26,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
   AS_CASE([$host_cpu],
     [x86_64], [coop_asm_arch=x86_64],
     [aarch64], [coop_asm_arch=aarch64],
+    [riscv64], [coop_asm_arch=riscv64],
     [coop_asm_arch=])
 
   coop_backend=
@@ -50,7 +51,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
             [AC_MSG_ERROR([the ucontext backend needs makecontext, setcontext and getcontext, which this C library lacks; try --with-coroutine=sigaltstack])])],
     [asm], [
       AS_IF([test -z "$coop_asm_arch"],
-            [AC_MSG_ERROR([the asm backend supports x86_64 and aarch64, not $host_cpu])])])
+            [AC_MSG_ERROR([the asm backend supports x86_64, aarch64 and riscv64, not $host_cpu])])])
 
   AC_MSG_CHECKING([for the coroutine backend])
   AC_MSG_RESULT([$coop_backend])

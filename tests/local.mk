@@ -23,7 +23,7 @@ tests_coop_test_SOURCES = \
 	tests/test-tls.c \
 	tests/test-cxx.cc
 tests_coop_test_CPPFLAGS = -I$(top_srcdir)/include $(AM_CPPFLAGS)
-tests_coop_test_CFLAGS = $(CHECK_CFLAGS) $(PTHREAD_CFLAGS) $(WARN_CFLAGS)
+tests_coop_test_CFLAGS = $(CHECK_CFLAGS) $(PTHREAD_CFLAGS) $(WARN_CFLAGS) $(UNWIND_CFLAGS)
 tests_coop_test_CXXFLAGS = $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
 tests_coop_test_LDADD = libcoop.la $(CHECK_LIBS) $(PTHREAD_LIBS) -lm
 # a real executable, not a libtool wrapper: it can run under qemu-user and
