@@ -646,13 +646,17 @@ START_TEST(test_backend_is_known)
     ck_assert_ptr_nonnull(b);
     ck_assert_msg(strcmp(b, "ucontext") == 0 || strcmp(b, "sigaltstack") == 0
                   || strcmp(b, "asm-x86_64") == 0
-                  || strcmp(b, "asm-aarch64") == 0,
+                  || strcmp(b, "asm-aarch64") == 0
+                  || strcmp(b, "asm-riscv64") == 0,
                   "unknown backend \"%s\"", b);
 #if !defined(__x86_64__)
     ck_assert_str_ne(b, "asm-x86_64");
 #endif
 #if !defined(__aarch64__)
     ck_assert_str_ne(b, "asm-aarch64");
+#endif
+#if !defined(__riscv)
+    ck_assert_str_ne(b, "asm-riscv64");
 #endif
 }
 END_TEST
