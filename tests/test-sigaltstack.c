@@ -681,6 +681,8 @@ END_TEST
 #define AUDIT_ARCH_HERE AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define AUDIT_ARCH_HERE AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define AUDIT_ARCH_HERE AUDIT_ARCH_RISCV64
 #endif
 
 enum { CHILD_OK = 0, CHILD_SKIP = 77 };
