@@ -339,7 +339,7 @@ END_TEST
  * the sentinel is intact.
  */
 #if defined(__GNUC__) && !defined(__clang__) && \
-    (defined(__x86_64__) || defined(__aarch64__))
+    (defined(__x86_64__) || defined(__aarch64__) || defined(__riscv))
 #define CLASH_COMPILER_PROBES 1
 #define CLASH_PROBED __attribute__((noinline, optimize("stack-clash-protection")))
 #else
