@@ -21,10 +21,11 @@ coroutine's registers are read from its saved context:
                          pointers (PTR_MANGLE) with the process's pointer
                          guard, which is found in the thread control block
                          (x86-64), in __pointer_chk_guard (aarch64), or in
-                         the AT_RANDOM bytes of the auxiliary vector
+                         the AT_RANDOM bytes of the auxiliary vector;
+                         riscv64's glibc mangles nothing
   asm-x86_64,            backends/asm-frame.h, unmangled, with flags that
-  asm-aarch64            say how the frame was saved: 0 inside core's C
-                         code (the saved pc is there), or AT_CALL by the
+  asm-aarch64,           say how the frame was saved: 0 inside core's C
+  asm-riscv64            code (the saved pc is there), or AT_CALL by the
                          fast path of coop_yield() or coop_enter()
                          (IN_ENTER) at its call, as the caller will be when
                          the call returns (the saved pc is the return
@@ -35,8 +36,8 @@ one backtrace, to the caller of the selected thread's innermost frame
 (through a gdb.unwinder): no register is written, so it works on core
 files too.  An AT_CALL frame is lent as it was at the entry of the
 function called (x86-64: the stack pointer on the return address, still
-in memory; aarch64: the return address in x30), so that gdb unwinds that
-function's CFI into the caller's line.
+in memory; aarch64, riscv64: the return address in x30 or ra), so that
+gdb unwinds that function's CFI into the caller's line.
 """
 
 import bisect
@@ -51,7 +52,8 @@ KNOWN_VERSIONS = (2,)
 
 # Flags of an asm backend's saved frame (backends/asm-frame.h): where
 # they sit in the frame, and their bits.
-FRAME_FLAGS = {"x86_64": (70, "H"), "aarch64": (176, "Q")}
+FRAME_FLAGS = {"x86_64": (70, "H"), "aarch64": (176, "Q"),
+               "riscv64": (216, "Q")}
 FRAME_AT_CALL = 1       # saved by a fast path, as at the return of its call
 FRAME_IN_ENTER = 2      # (with AT_CALL) by coop_enter()'s, else coop_yield()'s
 
@@ -150,7 +152,19 @@ def _arch():
         return "x86_64"
     if name.startswith("aarch64"):
         return "aarch64"
+    if name == "riscv:rv64":
+        return "riscv64"
     return name
+
+
+def _riscv_regs(s, fs, **more):
+    """gdb's names for riscv64's callee-saved registers s0-s11 (s0 is
+    "fp") and fs0-fs11, from their saved values, plus more."""
+    regs = dict(("s%d" % i, v) for i, v in enumerate(s) if i)
+    regs["fp"] = s[0]
+    regs.update(("fs%d" % i, v) for i, v in enumerate(fs))
+    regs.update(more)
+    return regs
 
 
 def _little_endian():
@@ -329,6 +343,11 @@ class Registry:
             c.regs = dict(("x%d" % (19 + i), w[i]) for i in range(10))
             c.regs.update(x29=w[10], pc=w[11], sp=w[12])
             c.frame_flags = self._frame_flags(c)
+        elif b == "asm-riscv64" and self.arch == "riscv64":
+            # s0-s11, ra (the resume address), sp, fs0-fs11
+            w = words(26)
+            c.regs = _riscv_regs(w[0:12], w[14:26], pc=w[12], sp=w[13])
+            c.frame_flags = self._frame_flags(c)
         elif not b:
             c.regs_error = ("libcoop's backend name cannot be read (is "
                             "libcoop's file available to gdb?)")
@@ -368,6 +387,12 @@ class Registry:
                     c.regs = dict(("x%d" % (19 + i), w[i]) for i in range(10))
                     c.regs.update(x29=fp, pc=w[11] ^ g, sp=sp)
                     return
+        elif self.arch == "riscv64":
+            # ra s0..s11 sp fs0..fs11, nothing mangled
+            w = words(26)
+            if c.on_stack(w[13]):
+                c.regs = _riscv_regs(w[1:13], w[14:26], pc=w[0], sp=w[13])
+                return
         else:
             c.regs_error = "glibc's jmp_buf on %s is not known here" % self.arch
             return
@@ -425,6 +450,8 @@ class Registry:
         if self.arch == "aarch64":
             # At a function's entry the return address is in x30.
             return dict(regs, pc=entry, x30=regs["pc"])
+        if self.arch == "riscv64":
+            return dict(regs, pc=entry, ra=regs["pc"])
         return regs
 
     def _entry_pc(self, name):
@@ -445,7 +472,8 @@ class Registry:
                 try:
                     addr += _architecture().disassemble(addr)[0]["length"]
                 except (gdb.error, gdb.MemoryError, IndexError, KeyError):
-                    addr += 4 if self.arch == "aarch64" else 1
+                    # riscv64: 2, the shortest (compressed) instruction
+                    addr += {"aarch64": 4, "riscv64": 2}.get(self.arch, 1)
             self._entries[name] = addr
         return self._entries[name]
 
