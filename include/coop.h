@@ -340,7 +340,7 @@ COOP_API int coop_catch_overflow(void);
 /* The library's version, "MAJOR.MINOR.PATCH". */
 COOP_API const char *coop_version(void);
 
-/* "ucontext", "sigaltstack", "asm-x86_64" or "asm-aarch64". */
+/* "ucontext", "sigaltstack", "asm-x86_64", "asm-aarch64" or "asm-riscv64". */
 COOP_API const char *coop_backend(void);
 
 /* ------------------------------------ Thread-local storage that follows a
