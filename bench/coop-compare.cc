@@ -17,7 +17,8 @@
  *   raw-asm-call       the same switch behind a function call
  *   raw-asm-fpsave     raw-asm that also stores and reloads the FP control
  *                      registers at every switch (MXCSR and the x87 control
- *                      word; FPCR on aarch64), as fcontext does
+ *                      word; FPCR on aarch64; frm on riscv64), as fcontext
+ *                      does
  *   raw-asm-noguard    raw-asm on stacks without a guard (memory only)
  *   handover           two threads passing a turn, no coroutine (the
  *                      baseline of the migration case)
@@ -103,7 +104,9 @@
 #include <pcl.h>
 #endif
 
-#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__) || defined(__aarch64__) || \
+    (defined(__riscv) && __riscv_xlen == 64 && defined(__riscv_flen) && \
+     __riscv_flen == 64)
 #define HAVE_RAW_ASM 1
 #endif
 
@@ -157,6 +160,10 @@ inline void cpu_relax()
     __asm__ volatile("pause");
 #elif defined(__aarch64__)
     __asm__ volatile("yield");
+#elif defined(__riscv)
+    /* Zihintpause's pause (a fence hint: a no-op on cores without it), in
+     * the encoding that assemblers without the extension accept */
+    __asm__ volatile(".insn i 0x0F, 0, x0, x0, 0x010");
 #endif
 }
 
@@ -423,6 +430,95 @@ struct RawCo : Co {
     "ldr     x17, [sp, #168]\n\t"                                           \
     "msr     fpcr, x17\n\t"
 
+#define RAW_FRAME_BYTES 176
+#define RAW_RESUME_SLOT 20
+
+#elif defined(__riscv)
+
+/* The same on riscv64: s0-s11 and fs0-fs11 in a 208-byte frame (offset
+ * 192: resume address, 200: frm for the fpsave variant).  The jump goes
+ * through t1: a jr through ra or t0 would be taken for a return and pop
+ * the return-address stack.  ra is clobbered, as a call clobbers it. */
+#define RAW_SWITCH_ASM(fp_save, fp_load)                                    \
+    do {                                                                    \
+        register void *a0_ __asm__("a0") = arg;                             \
+        __asm__ volatile("addi    sp, sp, -208\n\t"                         \
+                         "sd      s0, 0(sp)\n\t"                            \
+                         "sd      s1, 8(sp)\n\t"                            \
+                         "sd      s2, 16(sp)\n\t"                           \
+                         "sd      s3, 24(sp)\n\t"                           \
+                         "sd      s4, 32(sp)\n\t"                           \
+                         "sd      s5, 40(sp)\n\t"                           \
+                         "sd      s6, 48(sp)\n\t"                           \
+                         "sd      s7, 56(sp)\n\t"                           \
+                         "sd      s8, 64(sp)\n\t"                           \
+                         "sd      s9, 72(sp)\n\t"                           \
+                         "sd      s10, 80(sp)\n\t"                          \
+                         "sd      s11, 88(sp)\n\t"                          \
+                         "fsd     fs0, 96(sp)\n\t"                          \
+                         "fsd     fs1, 104(sp)\n\t"                         \
+                         "fsd     fs2, 112(sp)\n\t"                         \
+                         "fsd     fs3, 120(sp)\n\t"                         \
+                         "fsd     fs4, 128(sp)\n\t"                         \
+                         "fsd     fs5, 136(sp)\n\t"                         \
+                         "fsd     fs6, 144(sp)\n\t"                         \
+                         "fsd     fs7, 152(sp)\n\t"                         \
+                         "fsd     fs8, 160(sp)\n\t"                         \
+                         "fsd     fs9, 168(sp)\n\t"                         \
+                         "fsd     fs10, 176(sp)\n\t"                        \
+                         "fsd     fs11, 184(sp)\n\t" fp_save                \
+                         "lla     t1, 1f\n\t"                               \
+                         "sd      t1, 192(sp)\n\t"                          \
+                         "sd      sp, 0(%[save])\n\t"                       \
+                         "mv      sp, %[load]\n\t"                          \
+                         "ld      t1, 192(sp)\n\t"                          \
+                         "jr      t1\n"                                     \
+                         "1:\n\t" fp_load                                   \
+                         "ld      s0, 0(sp)\n\t"                            \
+                         "ld      s1, 8(sp)\n\t"                            \
+                         "ld      s2, 16(sp)\n\t"                           \
+                         "ld      s3, 24(sp)\n\t"                           \
+                         "ld      s4, 32(sp)\n\t"                           \
+                         "ld      s5, 40(sp)\n\t"                           \
+                         "ld      s6, 48(sp)\n\t"                           \
+                         "ld      s7, 56(sp)\n\t"                           \
+                         "ld      s8, 64(sp)\n\t"                           \
+                         "ld      s9, 72(sp)\n\t"                           \
+                         "ld      s10, 80(sp)\n\t"                          \
+                         "ld      s11, 88(sp)\n\t"                          \
+                         "fld     fs0, 96(sp)\n\t"                          \
+                         "fld     fs1, 104(sp)\n\t"                         \
+                         "fld     fs2, 112(sp)\n\t"                         \
+                         "fld     fs3, 120(sp)\n\t"                         \
+                         "fld     fs4, 128(sp)\n\t"                         \
+                         "fld     fs5, 136(sp)\n\t"                         \
+                         "fld     fs6, 144(sp)\n\t"                         \
+                         "fld     fs7, 152(sp)\n\t"                         \
+                         "fld     fs8, 160(sp)\n\t"                         \
+                         "fld     fs9, 168(sp)\n\t"                         \
+                         "fld     fs10, 176(sp)\n\t"                        \
+                         "fld     fs11, 184(sp)\n\t"                        \
+                         "addi    sp, sp, 208"                              \
+                         : "+r"(a0_)                                        \
+                         : [save] "r"(save), [load] "r"(load)               \
+                         : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6",  \
+                           "a1", "a2", "a3", "a4", "a5", "a6", "a7",        \
+                           "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", \
+                           "ft7", "ft8", "ft9", "ft10", "ft11", "fa0",      \
+                           "fa1", "fa2", "fa3", "fa4", "fa5", "fa6", "fa7", \
+                           "memory");                                       \
+    } while (0)
+
+#define RAW_FP_SAVE                                                         \
+    "frrm    t1\n\t"                                                        \
+    "sd      t1, 200(sp)\n\t"
+#define RAW_FP_LOAD                                                         \
+    "ld      t1, 200(sp)\n\t"                                               \
+    "fsrm    t1\n\t"
+
+#define RAW_FRAME_BYTES 208
+#define RAW_RESUME_SLOT 24
+
 #endif
 
 struct RawPlain {
@@ -468,10 +564,10 @@ template <class V> struct RawAsm {
         frame[0] = reinterpret_cast<void *>(entry);
         frame[1] = nullptr;
 #else
-        /* A zeroed 176-byte frame whose resume address is the entry. */
-        void **frame = reinterpret_cast<void **>(top - 176);
-        memset(frame, 0, 176);
-        frame[20] = reinterpret_cast<void *>(entry);
+        /* A zeroed frame whose resume address is the entry. */
+        void **frame = reinterpret_cast<void **>(top - RAW_FRAME_BYTES);
+        memset(frame, 0, RAW_FRAME_BYTES);
+        frame[RAW_RESUME_SLOT] = reinterpret_cast<void *>(entry);
 #endif
         co->sp = frame;
         return co;
@@ -1538,7 +1634,7 @@ std::vector<Impl> implementations()
     v.push_back(im);
 #else
     v.push_back(absent("raw-asm", "push/pop + jmp, inlined",
-                       "written for x86-64 and aarch64 only"));
+                       "written for x86-64, aarch64 and riscv64 only"));
 #endif
     im = Impl();
     im.key = "handover";
