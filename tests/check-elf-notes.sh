@@ -5,9 +5,9 @@
 #
 #  1. libcoop.so asks for no executable stack: its PT_GNU_STACK is RW, not
 #     RWE (one object without .note.GNU-stack would make it RWE).
-#  2. With the asm backend, both assembly objects -- the host's, and the
-#     other architecture's, which assembles to an empty object but is
-#     linked all the same -- have a non-executable .note.GNU-stack and a
+#  2. With the asm backend, every assembly object -- the host's, and the
+#     other architectures', which assemble to empty objects but are
+#     linked all the same -- has a non-executable .note.GNU-stack and a
 #     .note.gnu.property with every control-flow feature that the compiler
 #     put into the C objects of the library (x86-64: IBT, SHSTK; AArch64:
 #     BTI, PAC), so that linking them never turns that protection off.
@@ -92,7 +92,8 @@ fi
 ref=$(object -asm)          # backends/asm.c, compiled with the library's flags
 x86=$(object -asm-x86_64)
 a64=$(object -asm-aarch64)
-if test -z "$ref" || test -z "$x86" || test -z "$a64"; then
+rv64=$(object -asm-riscv64)
+if test -z "$ref" || test -z "$x86" || test -z "$a64" || test -z "$rv64"; then
     echo "FAIL: asm backend configured, but its objects are not all under $top_builddir/backends"
     exit 1
 fi
@@ -104,7 +105,7 @@ else
     echo "C objects ($ref): $(echo $want | tr ' ' ',')"
 fi
 
-for o in "$x86" "$a64"; do
+for o in "$x86" "$a64" "$rv64"; do
     # name type address offset size entsize [flags] link info align
     line=$($READELF -SW "$o" | sed -n 's/^.*\] *\(\.note\.GNU-stack \)/\1/p')
     flags=$(echo "$line" | awk 'NF == 10 { print $7 }')
@@ -139,7 +140,7 @@ elif test -n "$want"; then
     mkdir -p "$top_builddir/tests"
     trap 'rm -f "$tmp"' EXIT
     if $CC -shared -nostdlib -nostartfiles -Wl,--unresolved-symbols=ignore-all \
-           -o "$tmp" "$ref" "$x86" "$a64" 2>/dev/null; then
+           -o "$tmp" "$ref" "$x86" "$a64" "$rv64" 2>/dev/null; then
         got=$(features "$tmp")
         missing=
         for f in $want; do
