@@ -4,9 +4,9 @@
  * with sigsetjmp/siglongjmp (which do not save it).  x86-64: the MXCSR
  * control bits and the x87 control word; aarch64: FPCR; riscv64: the
  * rounding mode (frm), fcsr's only control field.  Sticky status flags
- * (riscv64: fflags) are not part of it: a reload keeps the current flags.  Reloading
- * only when the control bits differ matters: ldmxcsr is slow, and slower
- * still when the status flags change.
+ * (riscv64: fflags) are not part of it: a reload keeps the current flags.
+ * Reloading only when the control bits differ matters: ldmxcsr is slow,
+ * and slower still when the status flags change.
  */
 #ifndef COOP_FPCTL_H
 #define COOP_FPCTL_H

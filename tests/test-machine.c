@@ -657,8 +657,8 @@ __asm__(
 #define RV_LOAD(reg, k) "li t1, " k "\n xor " reg ", t1, a2\n"
 #define RV_LOADD(reg, k) "li t1, " k "\n xor t1, t1, a2\n fmv.d.x " reg ", t1\n"
 #define RV_CHECK(reg, k, bit)                                                 \
-    "li t1, " k "\n xor t1, t1, a2\n xor t1, t1, " reg "\n snez t1, t1\n"       \
-    "slli t1, t1, " bit "\n or a0, a0, t1\n"
+    "li t1, " k "\n xor t1, t1, a2\n xor t1, t1, " reg "\n"                   \
+    "snez t1, t1\n slli t1, t1, " bit "\n or a0, a0, t1\n"
 #define RV_CHECKD(reg, k, bit) "fmv.x.d t3, " reg "\n" RV_CHECK("t3", k, bit)
 __asm__(
     ".pushsection .text\n"
