@@ -671,10 +671,14 @@ def coroutine_frames(arch, regs, limit):
 def _format_frame(n, f):
     pc = f.pc()
     # gdb names a caller frame after pc - 1; a new asm context "returns"
-    # to the first byte of its entry function, which pc names.
-    name = f.name() or _symbol_at(pc)[0] or "??"
+    # to the first byte of its entry function, which pc names.  Where
+    # that function follows another with no padding (riscv64), pc - 1 is
+    # the other's: the first frame at a symbol's very start is pc's.
+    sym, off = _symbol_at(pc) if n == 0 else (None, 0)
+    at_start = sym is not None and off == 0
+    name = (sym if at_start else f.name()) or _symbol_at(pc)[0] or "??"
     args = ""
-    fn = f.function()
+    fn = None if at_start else f.function()
     if fn is not None:
         vals = []
         try:
@@ -692,7 +696,7 @@ def _format_frame(n, f):
             pass
         args = ", ".join(vals)
     where = ""
-    sal = f.find_sal()
+    sal = gdb.find_pc_line(pc) if at_start else f.find_sal()
     if sal is not None and sal.symtab is not None and sal.line:
         where = " at %s:%d" % (sal.symtab.filename, sal.line)
     else:
