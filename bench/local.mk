@@ -43,7 +43,7 @@ bench_lock_bench_CFLAGS = $(PTHREAD_CFLAGS)
 bench_lock_bench_LDADD = libcoop.la $(PTHREAD_LIBS)
 bench_lock_bench_LDFLAGS = -no-install
 
-EXTRA_DIST += bench/compare-all.sh
+EXTRA_DIST += bench/compare-all.sh bench/qemu-insns.sh
 
 # The HTTP keep-alive comparison (libcoop, epoll, libuv, State Threads):
 # bench/http/run.sh builds its servers itself, with wrk as the client.
