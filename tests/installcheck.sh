@@ -19,6 +19,8 @@
 #   mandir         where the manual pages went (optional: not checked if unset)
 #   top_srcdir     source tree, for examples/generator.c (default: .)
 #   PKG_CONFIG, CC, CXX, TEST_EMULATOR   as configure found them
+#   CXX_USABLE     "no" when configure found that CXX does not build
+#                  against the C library of CC (musl-gcc): no C++ check
 # Exit status: 0 pass, 1 fail, 99 hard error.
 
 : "${top_srcdir:=.}"
@@ -150,7 +152,9 @@ int main()
     return s.log == "ab" ? 0 : 3;
 }
 EOF
-if command -v "${CXX%% *}" >/dev/null 2>&1; then
+if test "${CXX_USABLE-}" = no; then
+    echo "$CXX does not build against the C library of $CC: C++ check skipped"
+elif command -v "${CXX%% *}" >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     if run $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -o "$tmp/cxx" "$tmp/cxx.cc" $cflags $libs; then
         $TEST_EMULATOR "$tmp/cxx" || fail "the C++ program failed"
