@@ -93,10 +93,18 @@ if run $CC -o "$tmp/generator" "$top_srcdir/examples/generator.c" $cflags $libs;
         fail "generator (dynamic) failed"
     fi
     # Which libcoop.so.0 did it load?  (The dynamic loader can tell when we
-    # run natively.)
+    # run natively: glibc's through LD_TRACE_LOADED_OBJECTS; others, musl's,
+    # run as the program's interpreter with --list.)
     if test -z "${TEST_EMULATOR-}"; then
-        loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$tmp/generator" 2>/dev/null \
-                 | sed -n 's/^[[:space:]]*libcoop\.so\.0 => \([^ ]*\).*/\1/p')
+        trace='s/^[[:space:]]*libcoop\.so\.0 => \([^ ]*\).*/\1/p'
+        loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$tmp/generator" 2>/dev/null | sed -n "$trace")
+        if test -z "$loaded"; then
+            interp=$(readelf -l "$tmp/generator" 2>/dev/null |
+                     sed -n 's/.*program interpreter: \([^]]*\)].*/\1/p')
+            if test -n "$interp"; then
+                loaded=$("$interp" --list "$tmp/generator" 2>/dev/null | sed -n "$trace")
+            fi
+        fi
         loaded_dir=$(cd "$(dirname "$loaded")" 2>/dev/null && pwd -P)
         want_dir=$(cd "$inst_libdir" 2>/dev/null && pwd -P)
         if test -z "$loaded" || test "$loaded_dir" != "$want_dir"; then
