@@ -10,5 +10,6 @@ EXTRA_DIST += tests/installcheck.sh
 installcheck-local:
 	$(AM_V_at)DESTDIR='$(DESTDIR)' libdir='$(libdir)' mandir='$(mandir)' \
 	top_srcdir='$(top_srcdir)' PKG_CONFIG='$(PKG_CONFIG)' \
-	CC='$(CC)' CXX='$(CXX)' TEST_EMULATOR='$(TEST_EMULATOR)' \
+	CC='$(CC)' CXX='$(CXX)' CXX_USABLE='$(COOP_CXX_USABLE)' \
+	TEST_EMULATOR='$(TEST_EMULATOR)' \
 	$(SHELL) '$(top_srcdir)/tests/installcheck.sh'

@@ -15,8 +15,8 @@
  * lost, and its siginfo survives.  SIGRTMIN and SIGRTMIN + 1 are the ones
  * programs pick first for timers; the highest numbers are taken by
  * valgrind and missing under qemu-user.  (gdb stops on it by default:
- * "handle SIG36 nostop noprint" on glibc.)  Whatever number we took, the
- * program may use it too, so:
+ * "handle SIG36 nostop noprint" on glibc, SIG37 on musl.)  Whatever
+ * number we took, the program may use it too, so:
  *
  * - Our handler is installed for a few microseconds, under a process-wide
  *   mutex (sigaction is process-wide: two creators must never see each

@@ -8,11 +8,18 @@
  */
 #undef _FORTIFY_SOURCE /* the reference ping-pong jumps between stacks */
 #define _GNU_SOURCE
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#ifdef HAVE_MAKECONTEXT
 #include <ucontext.h>
+#endif
 
 #include <coop.h>
 
@@ -88,19 +95,56 @@ static void ref_body(void)
     }
 }
 
+static char ref_stack[64 * 1024] __attribute__((aligned(16)));
+
+#ifdef HAVE_MAKECONTEXT
 static void ref_setup(void)
 {
     static ucontext_t uc, old;
-    static char stack[64 * 1024] __attribute__((aligned(16)));
 
     getcontext(&uc);
-    uc.uc_stack.ss_sp = stack;
-    uc.uc_stack.ss_size = sizeof(stack);
+    uc.uc_stack.ss_sp = ref_stack;
+    uc.uc_stack.ss_size = sizeof(ref_stack);
     uc.uc_link = NULL;
     makecontext(&uc, ref_body, 0);
     if (sigsetjmp(ref_main, 0) == 0)
         swapcontext(&old, &uc);
 }
+#else
+/* No makecontext (musl): a signal handler on ref_stack as the alternate
+ * signal stack saves its frame and returns; jumping back into that frame
+ * later runs ref_body there.  Nothing else uses the stack in between. */
+static sigjmp_buf ref_boot;
+
+static void ref_boot_handler(int sig)
+{
+    (void)sig;
+    if (sigsetjmp(ref_boot, 0) == 0)
+        return;
+    ref_body();
+}
+
+static void ref_setup(void)
+{
+    stack_t ss = { .ss_sp = ref_stack, .ss_size = sizeof(ref_stack) };
+    stack_t off = { .ss_flags = SS_DISABLE };
+    struct sigaction sa, old_sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = ref_boot_handler;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGUSR2, &sa, &old_sa) != 0) {
+        perror("reference stack");
+        exit(1);
+    }
+    raise(SIGUSR2);
+    sigaction(SIGUSR2, &old_sa, NULL);
+    sigaltstack(&off, NULL);
+    if (sigsetjmp(ref_main, 0) == 0)
+        siglongjmp(ref_boot, 1);
+}
+#endif
 
 static double ref_round_trip(long n)
 {

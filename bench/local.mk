@@ -19,8 +19,12 @@ bench_coop_scale_LDFLAGS = -no-install
 
 # libcoop next to Boost.Context, PCL, swapcontext, sigsetjmp and a raw asm
 # switch; the peers configure found (m4/coop_peers.m4) are linked in, the
-# others are skipped with a message.
+# others are skipped with a message.  C++: built where $(CXX) builds against
+# the C library of $(CC) (configure.ac).
+if HAVE_CXX
+BENCH_COMPARE = bench/coop-compare$(EXEEXT)
 noinst_PROGRAMS += bench/coop-compare
+endif
 bench_coop_compare_SOURCES = bench/coop-compare.cc
 bench_coop_compare_CXXFLAGS = $(PTHREAD_CFLAGS) -Wall -Wextra
 bench_coop_compare_LDADD = libcoop.la $(BOOST_CONTEXT_LIBS) $(PCL_LIBS) \
@@ -52,7 +56,7 @@ EXTRA_DIST += bench/http/run.sh bench/http/http-common.h bench/http/http-coop.c 
 	bench/http/idle-clients.c
 
 .PHONY: bench
-bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(EXEEXT) \
+bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) $(BENCH_COMPARE) \
 	bench/loop-bench$(EXEEXT) bench/lock-bench$(EXEEXT)
 	@set -e; \
 	if test -n "$(BENCH_QUICK)" && test "$(BENCH_QUICK)" != 0; then \
@@ -65,7 +69,11 @@ bench: bench/coop-bench$(EXEEXT) bench/coop-scale$(EXEEXT) bench/coop-compare$(E
 	echo; echo "=== bench/coop-scale $$live"; \
 	$(TEST_EMULATOR) bench/coop-scale$(EXEEXT) $$live; \
 	echo; echo "=== bench/coop-compare $$flags"; \
-	$(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags; \
+	if test -n "$(BENCH_COMPARE)"; then \
+	    $(TEST_EMULATOR) bench/coop-compare$(EXEEXT) $$flags; \
+	else \
+	    echo "not built: no C++ compiler for this C library (see configure)"; \
+	fi; \
 	echo; echo "=== bench/loop-bench $$flags"; \
 	$(TEST_EMULATOR) bench/loop-bench$(EXEEXT) $$flags; \
 	echo; echo "=== bench/lock-bench $$flags"; \

@@ -22,7 +22,8 @@ coroutine's registers are read from its saved context:
                          guard, which is found in the thread control block
                          (x86-64), in __pointer_chk_guard (aarch64), or in
                          the AT_RANDOM bytes of the auxiliary vector;
-                         riscv64's glibc mangles nothing
+                         riscv64's glibc mangles nothing, and musl has
+                         glibc's layout, unmangled
   asm-x86_64,            backends/asm-frame.h, unmangled, with flags that
   asm-aarch64,           say how the frame was saved: 0 inside core's C
   asm-riscv64            code (the saved pc is there), or AT_CALL by the
@@ -360,7 +361,9 @@ class Registry:
         return struct.unpack_from(self.end + fmt, c.raw, c.ctx_off + off)[0]
 
     def _decode_jmpbuf(self, c, words):
-        """glibc's __jmp_buf (sysdeps/<arch>/jmpbuf-offsets.h)."""
+        """glibc's __jmp_buf (sysdeps/<arch>/jmpbuf-offsets.h); musl's
+        has the same registers in the same places, none mangled: tried
+        when no guard gives a stack pointer on the coroutine's stack."""
         m64 = (1 << 64) - 1
         if self.arch == "x86_64":
             # rbx rbp* r12 r13 r14 r15 rsp* pc*   (* mangled: xor the
@@ -374,11 +377,16 @@ class Registry:
                                   r13=w[3], r14=w[4], r15=w[5], sp=sp,
                                   pc=unmangle(w[7], g))
                     return
+            if c.on_stack(w[6]):
+                c.regs = dict(rbx=w[0], rbp=w[1], r12=w[2], r13=w[3],
+                              r14=w[4], r15=w[5], sp=w[6], pc=w[7])
+                return
         elif self.arch == "aarch64":
             # x19..x28 x29 x30* - sp* d8..d15   (* mangled: xor the guard;
-            # glibc 2.36 stores x29 as it is, others may mangle it)
+            # glibc 2.36 stores x29 as it is, others may mangle it; a
+            # guard of 0 is musl's plain layout)
             w = words(14)
-            for g in self._pointer_guards():
+            for g in self._pointer_guards() + [0]:
                 sp = w[13] ^ g
                 if c.on_stack(sp):
                     fp = w[10]
@@ -398,7 +406,7 @@ class Registry:
             return
         c.regs_error = ("the saved context does not decode: glibc's pointer "
                         "guard was not found, or its jmp_buf layout is not "
-                        "the one this script knows (glibc 2.36)")
+                        "the one this script knows (glibc 2.36, musl)")
 
     # ------------------------------------------------------------ states
 

@@ -48,7 +48,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
   AS_CASE([$coop_backend],
     [ucontext], [
       AS_IF([test "x$coop_ucontext_usable" != xyes],
-            [AC_MSG_ERROR([the ucontext backend needs makecontext, setcontext and getcontext, which this C library lacks; try --with-coroutine=sigaltstack])])],
+            [AC_MSG_ERROR([the ucontext backend needs makecontext, setcontext and getcontext, which this C library lacks (musl has none); use --with-coroutine=sigaltstack${coop_asm_arch:+ or --with-coroutine=asm}, or leave --with-coroutine out (auto)])])],
     [asm], [
       AS_IF([test -z "$coop_asm_arch"],
             [AC_MSG_ERROR([the asm backend supports x86_64, aarch64 and riscv64, not $host_cpu])])])

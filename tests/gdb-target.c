@@ -23,8 +23,10 @@
  * outer enters runner through coop_enter()'s fast path.  "coop bt" must
  * show the calls marked "check-gdb: NAME's line" at those lines.
  *
- * With the argument "abort" it calls abort() instead of returning from
- * gdb_target_stop(), for a kernel core dump.  The gdb_target_* variables
+ * With the argument "abort" it traps (SIGILL or SIGTRAP) instead of
+ * returning from gdb_target_stop(), for a kernel core dump: in its own
+ * code, so that the core's backtrace needs nothing from the C library's
+ * unwind information (gdb cannot unwind musl's abort()).  The gdb_target_* variables
  * hold some handles for "coop bt" (an expression that needs no debug
  * information: coop bt *(void **)&gdb_target_sleeper).
  */
@@ -84,7 +86,7 @@ NOINLINE void gdb_target_stop(void)
 {
     __asm__ volatile("" ::: "memory");
     if (abort_at_stop)
-        abort();
+        __builtin_trap();
     sink++;
 }
 

@@ -19,6 +19,8 @@
 #   mandir         where the manual pages went (optional: not checked if unset)
 #   top_srcdir     source tree, for examples/generator.c (default: .)
 #   PKG_CONFIG, CC, CXX, TEST_EMULATOR   as configure found them
+#   CXX_USABLE     "no" when configure found that CXX does not build
+#                  against the C library of CC (musl-gcc): no C++ check
 # Exit status: 0 pass, 1 fail, 99 hard error.
 
 : "${top_srcdir:=.}"
@@ -91,10 +93,18 @@ if run $CC -o "$tmp/generator" "$top_srcdir/examples/generator.c" $cflags $libs;
         fail "generator (dynamic) failed"
     fi
     # Which libcoop.so.0 did it load?  (The dynamic loader can tell when we
-    # run natively.)
+    # run natively: glibc's through LD_TRACE_LOADED_OBJECTS; others, musl's,
+    # run as the program's interpreter with --list.)
     if test -z "${TEST_EMULATOR-}"; then
-        loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$tmp/generator" 2>/dev/null \
-                 | sed -n 's/^[[:space:]]*libcoop\.so\.0 => \([^ ]*\).*/\1/p')
+        trace='s/^[[:space:]]*libcoop\.so\.0 => \([^ ]*\).*/\1/p'
+        loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$tmp/generator" 2>/dev/null | sed -n "$trace")
+        if test -z "$loaded"; then
+            interp=$(readelf -l "$tmp/generator" 2>/dev/null |
+                     sed -n 's/.*program interpreter: \([^]]*\)].*/\1/p')
+            if test -n "$interp"; then
+                loaded=$("$interp" --list "$tmp/generator" 2>/dev/null | sed -n "$trace")
+            fi
+        fi
         loaded_dir=$(cd "$(dirname "$loaded")" 2>/dev/null && pwd -P)
         want_dir=$(cd "$inst_libdir" 2>/dev/null && pwd -P)
         if test -z "$loaded" || test "$loaded_dir" != "$want_dir"; then
@@ -150,7 +160,9 @@ int main()
     return s.log == "ab" ? 0 : 3;
 }
 EOF
-if command -v "${CXX%% *}" >/dev/null 2>&1; then
+if test "${CXX_USABLE-}" = no; then
+    echo "$CXX does not build against the C library of $CC: C++ check skipped"
+elif command -v "${CXX%% *}" >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     if run $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -o "$tmp/cxx" "$tmp/cxx.cc" $cflags $libs; then
         $TEST_EMULATOR "$tmp/cxx" || fail "the C++ program failed"

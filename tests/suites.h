@@ -6,6 +6,9 @@
 #ifndef COOP_TESTS_SUITES_H
 #define COOP_TESTS_SUITES_H
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include <stddef.h>
 #include <check.h>
 
@@ -38,8 +41,23 @@ TCase *coop_test_tcase(Suite *s, const char *name);
 /* Lines of /proc/self/maps: one per mapping (VMA) of the process. */
 size_t count_mappings(void);
 
-/* Bytes malloc has handed out and not got back (mallinfo2().uordblks). */
+/* Bytes malloc has handed out and not got back (mallinfo2().uordblks);
+ * always 0 where the C library has no mallinfo (musl). */
 size_t malloc_in_use(void);
+
+/* Mappings the C library's malloc may add or drop around the test's own
+ * calls (Check's assertions allocate): none with glibc, whose small blocks
+ * come from its heaps; musl's malloc maps small groups of blocks on demand
+ * and unmaps them when empty.  Where it is not 0, tests that compare
+ * mapping counts also compare the address space's size (vm_kib). */
+#ifdef HAVE_MALLINFO
+#define MALLOC_MAPPINGS_SLACK 0
+#else
+#define MALLOC_MAPPINGS_SLACK 2
+#endif
+
+/* Size of the address space in KiB (VmSize, /proc/self/statm). */
+long vm_kib(void);
 
 /* n rounded up to a multiple of the page size. */
 size_t round_to_page(size_t n);

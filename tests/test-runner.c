@@ -86,7 +86,9 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, threads_suite());
     srunner_add_suite(sr, machine_suite());
     srunner_add_suite(sr, attr_suite());
+#ifdef COOP_TEST_CXX
     srunner_add_suite(sr, cxx_suite());
+#endif
     srunner_add_suite(sr, sync_suite());
     srunner_add_suite(sr, stack_suite());
     srunner_add_suite(sr, sigaltstack_suite());

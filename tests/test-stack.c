@@ -62,17 +62,6 @@ static long max_map_count(void)
 }
 
 /* Address space of the process, in KiB (statm's first field). */
-static long vm_kib(void)
-{
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fscanf(f, "%ld", &pages), 1);
-    fclose(f);
-    return pages * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void park(void *opaque)
 {
     (*(int *)opaque)++;
