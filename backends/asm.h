@@ -182,8 +182,9 @@ static inline void coop__ctx_adopt_fresh(coop__ctx *to, const coop__ctx *enterer
 
 #elif defined(__riscv) && __riscv_xlen == 64
 
-#if !defined(__riscv_float_abi_double)
-#error "the riscv64 asm backend needs the LP64D ABI (fs0-fs11 are callee-saved there); use --with-coroutine=ucontext"
+#if !defined(__riscv_float_abi_double) || defined(__riscv_vector)
+/* configure offers asm only for such code (m4/coop_backend.m4). */
+#error "the riscv64 asm backend needs the LP64D ABI (fs0-fs11 callee-saved) and no vector extension (its state is not declared clobbered); use --with-coroutine=ucontext"
 #endif
 
 /* asm-riscv64.S defines coop_enter() and coop_yield() (switch.h). */
@@ -221,8 +222,9 @@ coop__ctx_switch(coop__ctx *from, coop__ctx *to, coop__action action)
     /* a0 = from, a1 = to, a2 = action, ra = where to resume us.  lla+tail
      * rather than call: a call would push a return prediction nobody pops
      * (tail jumps through t1, which the predictor treats as a plain
-     * indirect jump).  Everything caller-saved is clobbered; fs0-fs11 are
-     * restored whole (they are 64 bits, all of them callee-saved). */
+     * indirect jump).  Everything caller-saved of RV64GC is clobbered
+     * (the V extension's registers are not: see the #error above);
+     * fs0-fs11 are restored whole (64 bits, all of them callee-saved). */
     __asm__ volatile("lla     ra, 1f\n\t"
                      "tail    coop__asm_switch\n"
                      "1:"

@@ -29,6 +29,19 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
     [riscv64], [coop_asm_arch=riscv64],
     [coop_asm_arch=])
 
+  # riscv64: the switch keeps the LP64D callee-saved set, and declares no
+  # vector state clobbered (gcc 12 knows no vector registers to name), so
+  # it is offered only for LP64D code without the V extension.
+  AS_IF([test "x$coop_asm_arch" = xriscv64], [
+    AC_CACHE_CHECK([whether the riscv64 asm switch fits this ABI (LP64D, no V)],
+      [coop_cv_riscv64_asm_abi], [
+      AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[
+#if !defined(__riscv_float_abi_double) || defined(__riscv_vector)
+#error "not LP64D, or the vector extension is on"
+#endif
+]], [])], [coop_cv_riscv64_asm_abi=yes], [coop_cv_riscv64_asm_abi=no])])
+    AS_IF([test "x$coop_cv_riscv64_asm_abi" != xyes], [coop_asm_arch=])])
+
   coop_backend=
   AS_CASE([$with_coroutine],
     [auto], [
@@ -51,7 +64,7 @@ AC_DEFUN([COOP_SELECT_BACKEND], [
             [AC_MSG_ERROR([the ucontext backend needs makecontext, setcontext and getcontext, which this C library lacks (musl has none); use --with-coroutine=sigaltstack${coop_asm_arch:+ or --with-coroutine=asm}, or leave --with-coroutine out (auto)])])],
     [asm], [
       AS_IF([test -z "$coop_asm_arch"],
-            [AC_MSG_ERROR([the asm backend supports x86_64, aarch64 and riscv64, not $host_cpu])])])
+            [AC_MSG_ERROR([the asm backend supports x86_64, aarch64 and riscv64 (LP64D without the vector extension), not this $host_cpu target])])])
 
   AC_MSG_CHECKING([for the coroutine backend])
   AC_MSG_RESULT([$coop_backend])
