@@ -5,31 +5,43 @@
 # "coop bt" on the live process, with libcoop as built and stripped, on a
 # core file written by gdb's gcore and on one written by the kernel.
 #
-# Skipped (77) without gdb or its Python, on cross builds (TEST_EMULATOR),
-# under sanitizers (COOP_TEST_SANITIZER: gcore would dump their shadow
-# memory), and where gdb cannot run a program (no ptrace).
+# Cross builds (TEST_EMULATOR, qemu-user) run the program under qemu's
+# gdbstub and check it live with gdb-multiarch (or $GDB): the stripped
+# library, core files and auto-loading are only tested natively.
+#
+# Skipped (77) without gdb or its Python, under sanitizers
+# (COOP_TEST_SANITIZER: gcore would dump their shadow memory), and where
+# gdb cannot run a program (no ptrace).
 
 : "${top_srcdir:=.}" "${top_builddir:=.}"
-GDB=${GDB:-gdb}
+if [ -n "$TEST_EMULATOR" ]; then
+    GDB=${GDB:-gdb-multiarch}
+else
+    GDB=${GDB:-gdb}
+fi
 script="$top_srcdir/gdb/libcoop-gdb.py"
 target="$top_builddir/tests/gdb-target"
 
 skip() { echo "check-gdb: SKIP: $*"; exit 77; }
 fail() { echo "check-gdb: FAIL: $*"; failed=1; }
 
-if [ -n "$TEST_EMULATOR" ]; then
-    skip "cross build (runs through $TEST_EMULATOR)"
-fi
 if [ -n "$COOP_TEST_SANITIZER" ]; then
     skip "sanitizer build ($COOP_TEST_SANITIZER)"
 fi
-command -v "$GDB" >/dev/null 2>&1 || skip "no gdb"
+command -v "$GDB" >/dev/null 2>&1 || skip "no $GDB"
 [ "$("$GDB" -batch -nx -ex 'python print(6 * 7)' 2>/dev/null)" = 42 ] ||
-    skip "gdb has no Python"
+    skip "$GDB has no Python"
 [ -x "$target" ] || { echo "check-gdb: $target is missing"; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-gdb.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+qemu_pid='' sockdir='' limit=''
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+    rm -rf "$tmp" ${sockdir:+"$sockdir"}
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
 failed=0
 
 # gdb_run LOG ARGS...: gdb in batch mode with the extension loaded.
@@ -38,7 +50,7 @@ failed=0
 gdb_run() {
     log=$1
     shift
-    "$GDB" -batch -nx -iex 'set debuginfod enabled off' \
+    $limit "$GDB" -batch -nx -iex 'set debuginfod enabled off' \
         -ex 'set pagination off' -ex 'set width 0' \
         -ex "source $script" \
         -ex 'handle SIG36 SIG37 nostop noprint pass' "$@" >"$log" 2>&1
@@ -129,11 +141,11 @@ check() {
         [ -n "$3" ] && pat="$pat at ([^ ]*/)?gdb-target\.c:$3\$"
         grep -Eq "$pat" "$tmp/bt"
     }
-    # The fast paths of the x86-64 asm backend save a frame at the call of
+    # The fast paths of the asm backends save a frame at the call of
     # coop_yield() (sleeper) or coop_enter() (outer): shown as that
     # function, then its caller.  (waker's coop_yield() took core's slow
     # path, which saves inside its C code: checked for its line below.)
-    if [ "$backend" = asm-x86_64 ]; then
+    if case $backend in asm-*) true ;; *) false ;; esac; then
         section "$log" "bt sleeper" >"$tmp/bt"
         { frame 0 coop_yield && frame 1 sleeper_deep; } ||
             fail "$what: coop bt sleeper (fast coop_yield): not coop_yield, sleeper_deep"
@@ -168,6 +180,72 @@ check() {
     section "$log" "thread bt" | grep -q 'in runner_fn ' ||
         fail "$what: bt after coop bt lost the thread's frames"
 }
+
+if [ -n "$TEST_EMULATOR" ]; then
+    # 1. live under qemu-user, libcoop as built.  qemu's gdbstub listens
+    # on a Unix socket of our own: no port to pick, none to collide with
+    # another test's.  Its path must fit in sun_path (108 bytes).
+    sock=$tmp/gdbstub
+    if [ "${#sock}" -gt 100 ]; then
+        sockdir=$(mktemp -d /tmp/check-gdb.XXXXXX) || exit 1
+        sock=$sockdir/gdbstub
+    fi
+    # gdb finds the C library where the emulator does: under its -L
+    # prefix, else at / (multiarch); libcoop by the RUNPATH's absolute path
+    # in the build tree, or in .libs by name.
+    sysroot=/ prev=
+    for arg in $TEST_EMULATOR; do
+        [ "$prev" = -L ] && sysroot=$arg
+        prev=$arg
+    done
+    sysroot=${QEMU_LD_PREFIX:-$sysroot}
+    libs=$(cd "$top_builddir/.libs" && pwd)
+    # qemu 7.2's gdbstub does not tell gdb about pointer authentication:
+    # gdb would take the signed return addresses (-mbranch-protection) for
+    # plain ones and stop unwinding at the first.  Without FEAT_PAuth the
+    # signing instructions are no-ops.
+    case $TEST_EMULATOR in
+    *qemu-aarch64*) QEMU_CPU=${QEMU_CPU:-max,pauth=off}; export QEMU_CPU ;;
+    esac
+    # A hung qemu or gdb must not block the suite.
+    command -v timeout >/dev/null 2>&1 && limit="timeout 300"
+    # shellcheck disable=SC2086 # TEST_EMULATOR may hold arguments
+    $limit $TEST_EMULATOR -g "$sock" "$target" >"$tmp/qemu.log" 2>&1 &
+    qemu_pid=$!
+    n=0
+    while [ ! -S "$sock" ] && [ "$n" -lt 100 ] &&
+            kill -0 "$qemu_pid" 2>/dev/null; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    if [ -S "$sock" ]; then
+        gdb_run "$tmp/live.log" \
+            -ex "set sysroot $sysroot" -ex "set solib-search-path $libs" \
+            -ex "file $target" -ex "target remote $sock" \
+            -ex 'break gdb_target_stop' -ex continue "$@"
+        if grep -q 'gdb_target_stop ()' "$tmp/live.log"; then
+            check "$tmp/live.log" "live under $TEST_EMULATOR"
+        else
+            fail "gdb did not stop $target in gdb_target_stop (timed out?)"
+        fi
+    else
+        fail "$TEST_EMULATOR -g $sock did not open its gdbstub"
+    fi
+    kill "$qemu_pid" 2>/dev/null
+    wait "$qemu_pid" 2>/dev/null
+    qemu_pid=
+    echo "check-gdb: cross build: the stripped library, core files and" \
+        "auto-loading are not tested (native only)"
+    if [ "$failed" -ne 0 ]; then
+        for log in "$tmp"/*.log; do
+            echo "---- $(basename "$log")"
+            cat "$log"
+        done
+        exit 1
+    fi
+    echo "check-gdb: coop list and coop bt work live under $TEST_EMULATOR"
+    exit 0
+fi
 
 # A gdb that cannot trace a program here has nothing to test.
 gdb_run "$tmp/probe.log" -ex 'break gdb_target_stop' -ex run "$target"
