@@ -19,6 +19,18 @@
 
 #include "suites.h"
 
+bool coop_test_skip_under(const char *runtime, const char *func,
+                          const char *why)
+{
+    const char *active = getenv("COOP_TEST_SANITIZER");
+
+    if (!active || strcmp(active, runtime) != 0)
+        return false;
+    fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: %s\n", func,
+            active, why);
+    return true;
+}
+
 TCase *coop_test_tcase(Suite *s, const char *name)
 {
     TCase *tc = tcase_create(name);

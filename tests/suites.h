@@ -11,6 +11,7 @@
 #endif
 #include <stddef.h>
 #include <check.h>
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,12 @@ void expect_abort(void (*fn)(void *), void *arg, const char *words);
 
 /* A coroutine body that does nothing. */
 void coop_test_noop(void *opaque);
+
+/* True, after printing "FUNC: skipped under COOP_TEST_SANITIZER=RUNTIME:
+ * WHY" to stderr, when the suite runs under that runtime ("address",
+ * "thread", "valgrind"...): the caller then returns without testing. */
+bool coop_test_skip_under(const char *runtime, const char *func,
+                          const char *why);
 
 #ifdef __cplusplus
 }

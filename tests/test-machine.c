@@ -240,13 +240,10 @@ START_TEST(test_fp_status_flags_not_switched)
     int seen = -1;
     coop_t *co;
 
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "valgrind's virtual CPU does not keep the status flags\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("valgrind", __func__,
+                             "valgrind's virtual CPU does not keep the status "
+                             "flags"))
         return;
-    }
     co = coop_create(raise_inexact_then_yield, &seen);
     ck_assert_ptr_nonnull(co);
     feclearexcept(FE_ALL_EXCEPT);
@@ -387,14 +384,10 @@ static void record_fp_control(void *opaque)
 
 START_TEST(test_fp_control_registers_belong_to_coroutine)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "valgrind's virtual CPU ignores most MXCSR and x87 "
-                "control bits\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("valgrind", __func__,
+                             "valgrind's virtual CPU ignores most MXCSR and "
+                             "x87 control bits"))
         return;
-    }
 #ifdef HAVE_FP_CONTROL
     uint64_t orig = fp_control();
 
@@ -425,14 +418,10 @@ END_TEST
 
 START_TEST(test_fp_control_registers_inherited_by_new_and_pooled)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "valgrind's virtual CPU ignores most MXCSR and x87 "
-                "control bits\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("valgrind", __func__,
+                             "valgrind's virtual CPU ignores most MXCSR and "
+                             "x87 control bits"))
         return;
-    }
 #ifdef HAVE_FP_CONTROL
     uint64_t orig = fp_control(), seen = 0;
 

@@ -457,14 +457,10 @@ END_TEST
  * those sent to the thread first, then those sent to the process. */
 START_TEST(test_pending_signals_kept)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "thread") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "TSan delivers real-time signals deferred and "
-                "coalesced\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("thread", __func__,
+                             "TSan delivers real-time signals deferred and "
+                             "coalesced"))
         return;
-    }
     enum { TO_THREAD = 3, TO_PROCESS = 2 };
     sigset_t block, pending, none;
 
@@ -613,14 +609,10 @@ static void send_randomly(void)
 
 START_TEST(test_concurrent_creation_loses_no_signal)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "thread") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "TSan delivers real-time signals deferred and "
-                "coalesced\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("thread", __func__,
+                             "TSan delivers real-time signals deferred and "
+                             "coalesced"))
         return;
-    }
     int total_sent = 0;
 
     init_sigs();
@@ -746,14 +738,11 @@ static int pooled_child(void)
 
 START_TEST(test_pooled_reuse_takes_no_signal)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "address") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "ASan queries sigaltstack() before every siglongjmp, "
-                "which the test's seccomp filter forbids\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("address", __func__,
+                             "ASan queries sigaltstack() before every "
+                             "siglongjmp, which the test's seccomp filter "
+                             "forbids"))
         return;
-    }
     int status;
     pid_t pid = fork();
 

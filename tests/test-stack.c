@@ -185,14 +185,10 @@ static void overflow_unnamed(void *opaque)
 
 START_TEST(test_overflow_reported_with_name_then_abort)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "under valgrind, abort() from a SIGSEGV handler on "
-                "the alternate stack dies of SIGSEGV\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("valgrind", __func__,
+                             "under valgrind, abort() from a SIGSEGV handler "
+                             "on the alternate stack dies of SIGSEGV"))
         return;
-    }
     no_core_dumps();
     expect_abort(overflow_named, NULL, "stack overflow in coroutine deep-diver");
     expect_abort(overflow_unnamed, NULL, "stack overflow in coroutine 0x");
@@ -252,13 +248,10 @@ static void fault_at_16(void *opaque)
 
 START_TEST(test_other_faults_reach_program_handler)
 {
-    if (getenv("COOP_TEST_SANITIZER") &&
-        strcmp(getenv("COOP_TEST_SANITIZER"), "valgrind") == 0) {
-        fprintf(stderr, "%s: skipped under COOP_TEST_SANITIZER=%s: "
-                "memcheck reports the test's deliberate invalid write\n",
-                __func__, getenv("COOP_TEST_SANITIZER"));
+    if (coop_test_skip_under("valgrind", __func__,
+                             "memcheck reports the test's deliberate invalid "
+                             "write"))
         return;
-    }
     struct sigaction sa;
     coop_t *co;
 
