@@ -24,6 +24,18 @@ target="$top_builddir/tests/gdb-target"
 
 skip() { echo "check-gdb: SKIP: $*"; exit 77; }
 fail() { echo "check-gdb: FAIL: $*"; failed=1; }
+# finish MESSAGE: every log when something failed, else MESSAGE; exits.
+finish() {
+    if [ "$failed" -ne 0 ]; then
+        for log in "$tmp"/*.log; do
+            echo "---- $(basename "$log")"
+            cat "$log"
+        done
+        exit 1
+    fi
+    echo "check-gdb: $1"
+    exit 0
+}
 
 if [ -n "$COOP_TEST_SANITIZER" ]; then
     skip "sanitizer build ($COOP_TEST_SANITIZER)"
@@ -236,15 +248,7 @@ if [ -n "$TEST_EMULATOR" ]; then
     qemu_pid=
     echo "check-gdb: cross build: the stripped library, core files and" \
         "auto-loading are not tested (native only)"
-    if [ "$failed" -ne 0 ]; then
-        for log in "$tmp"/*.log; do
-            echo "---- $(basename "$log")"
-            cat "$log"
-        done
-        exit 1
-    fi
-    echo "check-gdb: coop list and coop bt work live under $TEST_EMULATOR"
-    exit 0
+    finish "coop list and coop bt work live under $TEST_EMULATOR"
 fi
 
 # A gdb that cannot trace a program here has nothing to test.
@@ -335,12 +339,4 @@ else
     fail "no gdb/libcoop.so.*-gdb.py in the build tree"
 fi
 
-if [ "$failed" -ne 0 ]; then
-    for log in "$tmp"/*.log; do
-        echo "---- $(basename "$log")"
-        cat "$log"
-    done
-    exit 1
-fi
-echo "check-gdb: coop list and coop bt work live, stripped and on core files"
-exit 0
+finish "coop list and coop bt work live, stripped and on core files"
